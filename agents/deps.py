@@ -1,0 +1,82 @@
+"""What agents run against: the settings and the stores and clients built from them.
+
+Built once per process by the worker (or the CLI, the demo, the evals) and
+passed into every agent call. Expensive members (the vector store, the
+embedding models, the stance model) are created on first use, so a process only
+pays for what it touches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from shared.blobs import VectorBlobs
+from shared.http import LocalRateLimiter, RateLimiter, RedisRateLimiter
+from shared.ledger import Ledger
+from shared.settings import Settings
+from shared.vectors import VectorStore, open_store
+
+
+@dataclass
+class Deps:
+    settings: Settings
+    ledger: Ledger
+    redis: Any | None = None  # redis.Redis; None in single-process use (evals)
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def store(self) -> VectorStore:
+        return self.overrides.get("store") or open_store(self.settings)
+
+    @cached_property
+    def embedders(self) -> list:
+        if "embedders" in self.overrides:
+            return self.overrides["embedders"]
+        from shared.embedder import build_embedders
+
+        return build_embedders(self.settings.embed)
+
+    @cached_property
+    def limiter(self) -> RateLimiter:
+        return RedisRateLimiter(self.redis) if self.redis is not None else LocalRateLimiter()
+
+    @cached_property
+    def blobs(self) -> VectorBlobs:
+        if self.redis is None:
+            raise RuntimeError("vector blobs need Redis")
+        return VectorBlobs(self.redis)
+
+    @cached_property
+    def sources(self) -> dict:
+        if "sources" in self.overrides:
+            return self.overrides["sources"]
+        from shared.sources.registry import build_sources
+
+        return build_sources(self.settings, self.limiter)
+
+    @cached_property
+    def notifiers(self) -> list:
+        if "notifiers" in self.overrides:
+            return self.overrides["notifiers"]
+        from shared.notify import build_notifiers
+
+        return build_notifiers(self.settings)
+
+    @cached_property
+    def judge(self):
+        """The stance judge, or None when none is available."""
+        if "judge" in self.overrides:
+            return self.overrides["judge"]
+        from shared.stance_factory import build_judge
+
+        return build_judge(self.settings)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.close()
+        if "sources" in self.__dict__:
+            for s in self.sources.values():
+                s.close()
+        self.ledger.close()

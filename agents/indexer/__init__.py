@@ -1,0 +1,1 @@
+"""Embedding and indexing steps between the reader and the linker."""

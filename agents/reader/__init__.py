@@ -1,0 +1,1 @@
+"""The reader: turns papers into passages stored in the ledger."""

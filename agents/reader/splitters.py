@@ -1,0 +1,23 @@
+"""How a paper becomes passages. Title and abstract today; full text plugs in here later."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from shared.ledger import PassageDraft
+from shared.ledger.models import PaperRow
+
+
+class PassageSplitter(Protocol):
+    def split(self, paper: PaperRow) -> list[PassageDraft]:
+        """The paper's passages in reading order; empty when there is nothing to read."""
+
+
+class AbstractSplitter:
+    """One passage: the title, then the abstract (offsets are into that combined text)."""
+
+    def split(self, paper: PaperRow) -> list[PassageDraft]:
+        title = " ".join(paper.title.split())
+        abstract = " ".join((paper.abstract or "").split())
+        text = f"{title}. {abstract}" if abstract else title
+        return [PassageDraft(index=0, text=text, start=0, end=len(text), kind="abstract")] if text else []

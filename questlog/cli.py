@@ -1,0 +1,272 @@
+"""`questlog`: the front door.
+
+Every command takes the data directory from --data-dir or QUESTLOG_DATA_DIR
+(default ./.questlog). Nothing here imports sentence-transformers or torch.
+Exit codes: 0 ok, 1 failure, 2 bad input (unknown id, empty or duplicate question).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from shared.errors import NotFound, PermanentError
+from shared.ledger import Ledger
+from shared.messages import CrawlRequested, EmbedRequested
+from shared.settings import Settings
+
+app = typer.Typer(help="questlog: question-driven literature watch.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+bench_app = typer.Typer(help="Benchmarks (print JSON).")
+app.add_typer(bench_app, name="bench")
+out = Console()
+err = Console(stderr=True)
+
+
+def settings() -> Settings:
+    return Settings()
+
+
+def ledger() -> Ledger:
+    s = settings()
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    return Ledger(s.ledger_url)
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+def pipeline_or_none(s: Settings):
+    from questlog.client import Pipeline
+    from workers.app import NoBroker
+
+    try:
+        return Pipeline(s)
+    except NoBroker:
+        return None
+
+
+@app.callback()
+def main(data_dir: Path = typer.Option(None, "--data-dir", help="Data directory (env QUESTLOG_DATA_DIR).")) -> None:
+    if data_dir is not None:
+        os.environ["QUESTLOG_DATA_DIR"] = str(data_dir)
+
+
+@app.command()
+def ask(text: str, model: list[str] = typer.Option(None, "--model", help="Dense model(s) for this question.")) -> None:
+    """Add an open question; it is searched and backfilled from the corpus at once if the stack runs."""
+    s = settings()
+    known = [m.name for m in s.embed.models]
+    for m in model or []:
+        if m not in known:
+            fail(f"unknown model {m!r}; configured: {', '.join(known)}")
+    try:
+        q = ledger().add_question(text, models=model or [])
+    except PermanentError as e:
+        fail(str(e))
+    pipe = pipeline_or_none(s)
+    if pipe is not None:
+        pipe.send([EmbedRequested(target="question", ids=(str(q.id),)),
+                   CrawlRequested(source="arxiv", feed=f"question:{q.id}", requested_at=datetime.now(timezone.utc))])
+        note = "queued for search and backfill"
+    else:
+        note = "stored; it is searched when the stack runs (questlog up)"
+    out.print(f"question {q.id}: {q.text}  [dim]({note})[/dim]")
+
+
+@app.command()
+def questions(as_json: bool = typer.Option(False, "--json"), status: str = typer.Option(None)) -> None:
+    """List questions."""
+    rows = ledger().questions(status=status)
+    data = [{"id": q.id, "text": q.text, "status": q.status, "notes": q.notes, "models": q.models,
+             "created_at": q.created_at.isoformat()} for q in rows]
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    t = Table("id", "status", "question")
+    for q in data:
+        t.add_row(str(q["id"]), q["status"], escape(q["text"]))
+    out.print(t)
+
+
+@app.command("set-status")
+def set_status(question_id: int, status: str, notes: str = typer.Option(None)) -> None:
+    """Mark a question open, parked or answered (parked and answered ones are not searched)."""
+    try:
+        q = ledger().set_question_status(question_id, status, notes)
+    except PermanentError as e:
+        fail(str(e))
+    out.print(f"question {q.id} is {q.status}")
+
+
+@app.command()
+def evidence(question_id: int, as_json: bool = typer.Option(False, "--json"),
+             limit: int = typer.Option(50, help="At most this many links.")) -> None:
+    """A question's evidence, best first, with provenance."""
+    led = ledger()
+    try:
+        q = led.question(question_id)
+    except NotFound as e:
+        fail(str(e))
+    items = led.evidence(question_id, limit=limit)
+    if as_json:
+        print(json.dumps({"question": {"id": q.id, "text": q.text, "status": q.status},
+                          "evidence": [{"id": e.id, "paper": e.paper_key, "paper_id": e.paper_id, "title": e.title,
+                                        "url": e.url, "score": e.score, "scores": e.scores, "stance": e.stance,
+                                        "rationale": e.rationale, "passage": e.passage, "retrieval": e.retrieval,
+                                        "model": e.model, "found_at": e.found_at.isoformat(),
+                                        "verdict": e.verdict} for e in items]}, indent=2))
+        return
+    out.print(f"[bold]Q{q.id}[/bold] {q.text}")
+    t = Table("score", "stance", "paper", "title")
+    for e in items:
+        t.add_row(f"{e.score:.2f}", e.stance, e.paper_key, escape(e.title[:90]))
+    out.print(t)
+
+
+@app.command()
+def verdict(evidence_id: str, decision: str) -> None:
+    """Accept or reject an evidence link (rejected links leave digests)."""
+    if decision not in ("accept", "reject", "clear"):
+        fail("decision must be accept, reject or clear")
+    try:
+        ledger().set_verdict(evidence_id, {"accept": "accepted", "reject": "rejected"}.get(decision))
+    except NotFound as e:
+        fail(str(e))
+    out.print(f"{evidence_id}: {decision}")
+
+
+@app.command()
+def status(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Queue depths, counts, last crawl per feed, dead letters."""
+    from questlog.report import status_report
+
+    report = status_report(settings(), ledger())
+    if as_json:
+        print(json.dumps(report, indent=2, default=str))
+        return
+    from questlog.report import print_status
+
+    print_status(out, report)
+
+
+@app.command()
+def crawl(once: bool = typer.Option(True, "--once/--no-once", help="One crawl of every feed now."),
+          wait: bool = typer.Option(False, "--wait", help="Wait until the pipeline has drained.")) -> None:
+    """Queue a crawl of every firehose category and open question (workers must be running)."""
+    s = settings()
+    pipe = pipeline_or_none(s)
+    if pipe is None:
+        fail("no broker is running; start the stack with `questlog up`", 1)
+    if not pipe.workers():
+        err.print("[yellow]warning:[/yellow] no worker answers; the crawl waits in the queue until one runs")
+    pipe.tick("questlog.scout.tick")
+    out.print("crawl queued")
+    if wait:
+        pipe.wait_idle(progress=lambda d: err.print(f"queues {d}", end="\r"))
+        out.print("\npipeline drained")
+
+
+@app.command()
+def digest() -> None:
+    """Ask for every open question's digest now (delivered by the running workers)."""
+    pipe = pipeline_or_none(settings())
+    if pipe is None:
+        fail("no broker is running; start the stack with `questlog up`", 1)
+    pipe.tick("questlog.digest.tick")
+    out.print("digests queued")
+
+
+@app.command()
+def up(flower: bool = typer.Option(True, "--flower/--no-flower")) -> None:
+    """Run the whole stack in the foreground until Ctrl-C or SIGTERM."""
+    from questlog.stack import Stack, flower_password
+
+    s = settings()
+    stack = Stack(s, flower=flower)
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    stack.start()
+    out.print(f"questlog is up; data in {s.data_dir.resolve()}")
+    out.print(f"  broker   {stack.broker_url}")
+    out.print(f"  ledger   {s.ledger_url}")
+    out.print(f"  vectors  {s.vectors.url or (s.data_dir / 'qdrant').resolve()}")
+    out.print(f"  logs     {(s.data_dir / 'logs').resolve()}")
+    if flower:
+        out.print(f"  flower   http://{s.flower.host}:{s.flower.port}  (user {s.flower.user}, password in "
+                  f"{'QUESTLOG_FLOWER__PASSWORD' if s.flower.password else s.data_dir / 'flower.secret'})")
+        flower_password(s)
+    out.print("Ctrl-C stops everything.")
+    try:
+        while True:
+            dead = stack.dead()
+            if dead:
+                err.print(f"[red]stopped unexpectedly:[/red] {', '.join(c.name for c in dead)} (see their logs)")
+                break
+            time.sleep(1)
+    except KeyboardInterrupt:
+        out.print("stopping…")
+    finally:
+        stack.stop()
+    out.print("stopped")
+
+
+@app.command()
+def worker(group: str = typer.Argument(..., help="io | embed | vector")) -> None:
+    """Run one worker group in the foreground (what compose.yaml runs)."""
+    from questlog.stack import worker_argv
+    from workers.app import GROUPS
+
+    if group not in GROUPS:
+        fail(f"unknown group {group!r}; one of {', '.join(GROUPS)}")
+    os.execv(sys.executable, worker_argv(group, settings(), settings().log_level))
+
+
+@app.command()
+def beat() -> None:
+    """Run Celery beat in the foreground."""
+    from questlog.stack import beat_argv
+
+    s = settings()
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    os.execv(sys.executable, beat_argv(s, s.log_level))
+
+
+@app.command()
+def flower() -> None:
+    """Run Flower (authenticated) in the foreground."""
+    from questlog.stack import flower_argv
+
+    os.execv(sys.executable, flower_argv(settings()))
+
+
+@app.command()
+def demo(days: int = typer.Option(4, help="Simulated listing days to crawl (at least 2)."),
+         data_dir: Path = typer.Option(Path(".questlog/demo"), help="Where the demo keeps its data.")) -> None:
+    """Run the whole pipeline offline against a replayed arXiv snapshot, then print evidence and digests."""
+    from questlog.demo import run_demo
+
+    raise typer.Exit(run_demo(data_dir, days, out))
+
+
+@bench_app.command("ingest")
+def bench_ingest(papers: int = typer.Option(300, "--papers"), as_json: bool = typer.Option(True, "--json")) -> None:
+    """Push N snapshot papers through the whole pipeline and time it against raw encode."""
+    from questlog.bench import bench_ingest as run
+
+    print(json.dumps(run(papers, progress=lambda m: err.print(m))))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,136 @@
+"""Run the whole stack on one machine: broker, workers per queue group, beat, Flower.
+
+`Stack` starts each as a child process with the settings passed down through
+the environment, logs each to <data_dir>/logs/<name>.log, and stops them all
+(SIGTERM: Celery's warm shutdown, then SIGKILL after a grace period) on exit.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.broker import EmbeddedRedis, resolve_broker
+from shared.settings import Settings
+
+PY = sys.executable
+
+
+@dataclass
+class Child:
+    name: str
+    argv: list[str]
+    proc: subprocess.Popen | None = None
+    log: Path | None = None
+
+
+def flower_password(settings: Settings) -> str:
+    """The configured Flower password, or one generated once and kept in <data_dir>/flower.secret."""
+    if settings.flower.password:
+        return settings.flower.password.get_secret_value()
+    path = settings.data_dir / "flower.secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(18))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def worker_argv(group: str, settings: Settings, loglevel: str = "INFO") -> list[str]:
+    from workers.app import GROUPS
+
+    spec = GROUPS[group]
+    return [PY, "-m", "celery", "-A", "workers.app", "worker", "-Q", ",".join(spec["queues"]),
+            "-c", str(spec["concurrency"]), "-n", f"{group}@%h", "-E", "--loglevel", loglevel,
+            "--without-mingle", "--without-gossip"]
+
+
+def beat_argv(settings: Settings, loglevel: str = "INFO") -> list[str]:
+    return [PY, "-m", "celery", "-A", "workers.app", "beat", "--loglevel", loglevel,
+            "--schedule", str((settings.data_dir / "beat-schedule").resolve())]
+
+
+def flower_argv(settings: Settings) -> list[str]:
+    return [PY, "-m", "celery", "-A", "workers.app", "flower", f"--address={settings.flower.host}",
+            f"--port={settings.flower.port}", f"--basic-auth={settings.flower.user}:{flower_password(settings)}",
+            "--persistent=False"]
+
+
+class Stack:
+    def __init__(self, settings: Settings, *, groups=("io", "embed", "vector"), beat: bool = True,
+                 flower: bool = True, extra_env: dict[str, str] | None = None) -> None:
+        self.settings = settings
+        self.groups = groups
+        self.beat = beat
+        self.flower = flower
+        self.extra_env = extra_env or {}
+        self.redis: EmbeddedRedis | None = None
+        self.children: list[Child] = []
+        self.broker_url: str | None = None
+
+    def env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(self.extra_env)
+        env["QUESTLOG_DATA_DIR"] = str(self.settings.data_dir.resolve())
+        env["QUESTLOG_BROKER__URL"] = self.broker_url or ""
+        env.setdefault("HF_HUB_OFFLINE", "1")
+        env["PYTHONUNBUFFERED"] = "1"
+        root = str(Path(__file__).resolve().parents[1])
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        return env
+
+    def start(self) -> "Stack":
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.broker_url = resolve_broker(self.settings)
+        if self.broker_url is None:
+            self.redis = EmbeddedRedis(self.settings)
+            self.broker_url = self.redis.start()
+        logs = self.settings.data_dir / "logs"
+        logs.mkdir(exist_ok=True)
+        level = self.settings.log_level
+        plan = [Child(g, worker_argv(g, self.settings, level)) for g in self.groups]
+        if self.beat:
+            plan.append(Child("beat", beat_argv(self.settings, level)))
+        if self.flower:
+            plan.append(Child("flower", flower_argv(self.settings)))
+        env = self.env()
+        for child in plan:
+            child.log = logs / f"{child.name}.log"
+            with open(child.log, "ab") as out:
+                child.proc = subprocess.Popen(child.argv, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                              start_new_session=True)
+            self.children.append(child)
+        return self
+
+    def dead(self) -> list[Child]:
+        return [c for c in self.children if c.proc and c.proc.poll() is not None]
+
+    def stop(self, grace_s: float = 20.0) -> None:
+        for c in self.children:
+            if c.proc and c.proc.poll() is None:
+                c.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for c in self.children:
+            if c.proc is None:
+                continue
+            try:
+                c.proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(c.proc.pid, signal.SIGKILL)
+                c.proc.wait()
+        self.children.clear()
+        if self.redis:
+            self.redis.stop()
+            self.redis = None
+
+    def __enter__(self) -> "Stack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

@@ -1,0 +1,1 @@
+"""questlog's contracts, settings, ids and stores: everything agents and workers share."""

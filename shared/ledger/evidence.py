@@ -1,0 +1,164 @@
+"""Evidence links and digests in the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shared.ids import evidence_id
+from shared.ledger.models import DeliveryRow, DigestRow, EvidenceRow, PaperRow, PassageRow, QuestionRow, utcnow
+
+
+@dataclass(frozen=True)
+class EvidenceDraft:
+    question_id: int
+    passage_id: str
+    paper_id: str
+    score: float
+    scores: dict[str, float]
+    retrieval: str
+    model: str
+    model_version: str
+    stance: str = "neutral"
+    stance_score: float | None = None
+    rationale: str = ""
+    rationale_sentences: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    """One evidence link with what a reader needs to judge it."""
+
+    id: str
+    question_id: int
+    paper_id: str
+    paper_key: str
+    title: str
+    url: str | None
+    passage: str
+    score: float
+    scores: dict
+    stance: str
+    rationale: str
+    retrieval: str
+    model: str
+    found_at: datetime
+    verdict: str | None
+
+
+class EvidenceMixin:
+    def upsert_evidence(self, drafts: list[EvidenceDraft]) -> list[str]:
+        """Record links; returns the ids that are new. The same (question, passage) is one link:
+        a second run refreshes its scores but keeps found_at and the user's verdict."""
+
+        def write(s: Session) -> list[str]:
+            new = []
+            for d in drafts:
+                eid = evidence_id(d.question_id, d.passage_id)
+                row = s.get(EvidenceRow, eid)
+                values = dict(score=d.score, scores=d.scores, stance=d.stance, stance_score=d.stance_score,
+                              rationale=d.rationale, rationale_sentences=d.rationale_sentences,
+                              model=d.model, model_version=d.model_version)
+                if row is None:
+                    s.add(EvidenceRow(id=eid, question_id=d.question_id, passage_id=d.passage_id,
+                                      paper_id=d.paper_id, retrieval=d.retrieval, **values))
+                    new.append(eid)
+                else:
+                    for k, v in values.items():
+                        setattr(row, k, v)
+            return new
+
+        return self.retrying(write)
+
+    def evidence(self, question_id: int, since: datetime | None = None, until: datetime | None = None,
+                 limit: int | None = None) -> list[EvidenceView]:
+        """A question's evidence, best first."""
+        with self.session() as s:
+            q = (select(EvidenceRow, PaperRow, PassageRow)
+                 .join(PaperRow, PaperRow.id == EvidenceRow.paper_id)
+                 .join(PassageRow, PassageRow.id == EvidenceRow.passage_id)
+                 .where(EvidenceRow.question_id == question_id)
+                 .order_by(EvidenceRow.score.desc(), EvidenceRow.id))
+            if since is not None:
+                q = q.where(EvidenceRow.found_at > since)
+            if until is not None:
+                q = q.where(EvidenceRow.found_at <= until)
+            if limit:
+                q = q.limit(limit)
+            return [EvidenceView(id=e.id, question_id=e.question_id, paper_id=p.id, paper_key=p.canonical_id
+                                 + (f"v{p.version}" if p.version else ""), title=p.title, url=p.url,
+                                 passage=ps.text, score=e.score, scores=e.scores, stance=e.stance,
+                                 rationale=e.rationale, retrieval=e.retrieval, model=e.model,
+                                 found_at=e.found_at, verdict=e.verdict)
+                    for e, p, ps in s.execute(q)]
+
+    def set_verdict(self, evidence: str, verdict: str | None) -> None:
+        with self.session() as s:
+            row = s.get(EvidenceRow, evidence)
+            if row is None:
+                from shared.errors import NotFound
+
+                raise NotFound(f"no evidence with id {evidence}")
+            row.verdict = verdict
+
+    # -- digests -----------------------------------------------------------
+    def open_digest(self, digest: str, question_id: int, window_start: datetime | None,
+                    window_end: datetime) -> DigestRow:
+        """The digest record of (question, window), created on first call."""
+
+        def write(s: Session) -> DigestRow:
+            row = s.get(DigestRow, digest)
+            if row is None:
+                row = DigestRow(id=digest, question_id=question_id, window_start=window_start,
+                                window_end=window_end, status="open")
+                s.add(row)
+            return row
+
+        return self.retrying(write)
+
+    def claim_delivery(self, digest: str, channel: str) -> bool:
+        """Claim one channel's delivery before sending. True for exactly one caller; a failed
+        delivery (released) can be claimed again; a claimed or sent one never is, so a worker
+        that dies mid-send delays that channel's digest but never sends it twice."""
+        from sqlalchemy.exc import IntegrityError
+
+        try:
+            with self.session() as s:
+                row = s.get(DeliveryRow, (digest, channel))
+                if row is None:
+                    s.add(DeliveryRow(digest_id=digest, channel=channel, status="claimed"))
+                    return True
+                claimed = s.execute(update(DeliveryRow).where(
+                    DeliveryRow.digest_id == digest, DeliveryRow.channel == channel,
+                    DeliveryRow.status == "failed").values(status="claimed", updated_at=utcnow()))
+                return claimed.rowcount == 1
+        except IntegrityError:
+            return False
+
+    def finish_delivery(self, digest: str, channel: str, error: str | None = None) -> None:
+        with self.session() as s:
+            row = s.get(DeliveryRow, (digest, channel))
+            row.status, row.error, row.updated_at = ("failed", error[:2000], utcnow()) if error else ("sent", "", utcnow())
+
+    def deliveries(self, digest: str) -> dict[str, str]:
+        with self.session() as s:
+            return {r.channel: r.status for r in s.scalars(select(DeliveryRow).where(DeliveryRow.digest_id == digest))}
+
+    def finish_digest(self, digest: str, status: str, items: int, channels: list[str], body: str) -> None:
+        with self.session() as s:
+            row = s.get(DigestRow, digest)
+            row.status, row.items, row.channels, row.body = status, items, channels, body
+            row.sent_at = utcnow()
+            q = s.get(QuestionRow, row.question_id)
+            if q.digested_until is None or q.digested_until.replace(tzinfo=None) < row.window_end.replace(tzinfo=None):
+                q.digested_until = row.window_end
+
+    def digests(self, question_id: int | None = None) -> list[DigestRow]:
+        with self.session() as s:
+            q = select(DigestRow).order_by(DigestRow.window_end)
+            if question_id is not None:
+                q = q.where(DigestRow.question_id == question_id)
+            return list(s.scalars(q))

@@ -1,0 +1,199 @@
+"""The ledger: the one module that reads and writes the relational store.
+
+SQLite in the data directory by default (WAL, waits on locks so several worker
+processes can share it), PostgreSQL by URL. Every write is an upsert keyed by a
+deterministic id, so running a task twice leaves the same rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import create_engine, event, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.errors import NotFound, PermanentError
+from shared.ledger.corpus import CorpusMixin
+from shared.ledger.evidence import EvidenceMixin
+from shared.ids import normalize_text, uuid_for
+from shared.ledger.models import (
+    Base,
+    CursorRow,
+    DeadLetterRow,
+    DigestRow,
+    EvidenceRow,
+    PaperRow,
+    PassageRow,
+    QuestionRow,
+    utcnow,
+)
+
+QUESTION_STATUSES = ("open", "parked", "answered")
+
+
+def as_utc(dt: datetime | None) -> datetime | None:
+    """SQLite gives naive datetimes back; everything we store is UTC."""
+    if dt is None:
+        return None
+    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+
+
+class Ledger(CorpusMixin, EvidenceMixin):
+    """All ledger I/O. Thread-safe; one per process."""
+
+    def __init__(self, url: str):
+        self.url = url
+        is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {"connect_args": {"timeout": 60}} if is_sqlite else {"pool_pre_ping": True}
+        self.engine = create_engine(url, **kwargs)
+        if is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self._sessions() as s, s.begin():
+            yield s
+
+    def retrying(self, fn, attempts: int = 3):
+        """Run fn(session) in a transaction; a unique-key race with another worker is retried."""
+        for attempt in range(attempts):
+            try:
+                with self.session() as s:
+                    return fn(s)
+            except IntegrityError:
+                if attempt == attempts - 1:
+                    raise
+
+    # -- questions -------------------------------------------------------
+    def add_question(self, text: str, models: list[str] | None = None) -> QuestionRow:
+        """Add an open question. Raises PermanentError for an empty text or a duplicate."""
+        text = " ".join(text.split())
+        norm = normalize_text(text)
+        if len(norm) < 3:
+            raise PermanentError("a question needs some words; got an empty question")
+        with self.session() as s:
+            existing = s.scalar(select(QuestionRow).where(QuestionRow.normalized == norm))
+            if existing:
+                raise PermanentError(f"question {existing.id} already asks this: {existing.text!r}")
+            row = QuestionRow(text=text, normalized=norm, models=models or [])
+            s.add(row)
+            s.flush()
+            return row
+
+    def question(self, question_id: int) -> QuestionRow:
+        with self.session() as s:
+            row = s.get(QuestionRow, question_id)
+            if row is None:
+                raise NotFound(f"no question with id {question_id}")
+            return row
+
+    def questions(self, status: str | None = None) -> list[QuestionRow]:
+        with self.session() as s:
+            q = select(QuestionRow).order_by(QuestionRow.id)
+            if status:
+                q = q.where(QuestionRow.status == status)
+            return list(s.scalars(q))
+
+    def set_question_status(self, question_id: int, status: str, notes: str | None = None) -> QuestionRow:
+        if status not in QUESTION_STATUSES:
+            raise PermanentError(f"status must be one of {', '.join(QUESTION_STATUSES)}; got {status!r}")
+        with self.session() as s:
+            row = s.get(QuestionRow, question_id)
+            if row is None:
+                raise NotFound(f"no question with id {question_id}")
+            row.status = status
+            if notes is not None:
+                row.notes = notes
+            return row
+
+    def mark_question_indexed(self, question_id: int) -> None:
+        with self.session() as s:
+            row = s.get(QuestionRow, question_id)
+            if row is not None:
+                row.indexed_at = utcnow()
+
+    # -- crawl cursors -----------------------------------------------------
+    def cursor(self, key: str) -> dict:
+        with self.session() as s:
+            row = s.get(CursorRow, key)
+            return dict(row.value) if row else {}
+
+    def save_cursor(self, key: str, value: dict, papers_found: int = 0) -> None:
+        def write(s: Session) -> None:
+            row = s.get(CursorRow, key) or CursorRow(key=key, value={}, papers_found=0, last_error="")
+            row.value = value
+            row.last_success_at = utcnow()
+            row.papers_found = (row.papers_found or 0) + papers_found
+            s.merge(row)
+
+        self.retrying(write)
+
+    def record_source_error(self, key: str, error: str) -> None:
+        def write(s: Session) -> None:
+            row = s.get(CursorRow, key) or CursorRow(key=key, value={}, papers_found=0)
+            row.last_error = error[:2000]
+            row.last_error_at = utcnow()
+            s.merge(row)
+
+        self.retrying(write)
+
+    def cursors(self) -> list[CursorRow]:
+        with self.session() as s:
+            return list(s.scalars(select(CursorRow).order_by(CursorRow.key)))
+
+    # -- dead letters ------------------------------------------------------
+    def dead_letter(self, task: str, dedup_key: str, payload: dict, error: str, attempts: int) -> str:
+        """Park a message that cannot be processed. Same task and key: one record, updated."""
+        dl_id = uuid_for("dead-letter", task, dedup_key)
+
+        def write(s: Session) -> None:
+            row = s.get(DeadLetterRow, dl_id)
+            if row is None:
+                s.add(DeadLetterRow(id=dl_id, task=task, dedup_key=dedup_key, payload=payload,
+                                    error=error[:4000], attempts=attempts))
+            else:
+                row.error, row.attempts, row.updated_at = error[:4000], attempts, utcnow()
+
+        self.retrying(write)
+        return dl_id
+
+    def dead_letters(self, limit: int = 50) -> list[DeadLetterRow]:
+        with self.session() as s:
+            q = select(DeadLetterRow).order_by(DeadLetterRow.updated_at.desc()).limit(limit)
+            return list(s.scalars(q))
+
+    # -- counts ------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        with self.session() as s:
+            def n(model) -> int:
+                return s.scalar(select(func.count()).select_from(model)) or 0
+
+            return {
+                "questions": n(QuestionRow),
+                "papers": n(PaperRow),
+                "passages": n(PassageRow),
+                "passages_indexed": s.scalar(
+                    select(func.count()).select_from(PassageRow).where(PassageRow.indexed_at.is_not(None))) or 0,
+                "evidence": n(EvidenceRow),
+                "digests_sent": s.scalar(
+                    select(func.count()).select_from(DigestRow).where(DigestRow.status == "sent")) or 0,
+                "dead_letters": n(DeadLetterRow),
+            }
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=60000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()

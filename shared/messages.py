@@ -1,0 +1,81 @@
+"""Messages the agents exchange through Celery.
+
+Each is a frozen pydantic model that carries ids, never documents (text lives
+in the ledger, vectors in a short-lived blob), with a `kind`, a
+`schema_version` and a `dedup_key`: two deliveries of the same message have the
+same key, so the worker can recognise the second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: ClassVar[str] = "message"
+    schema_version: int = 1
+
+    @property
+    def dedup_key(self) -> str:
+        body = self.model_dump_json()
+        return f"{self.kind}:{hashlib.sha256(body.encode()).hexdigest()[:24]}"
+
+
+class CrawlRequested(Message):
+    """Crawl one feed (a firehose category or one question's search) from its cursor on."""
+
+    kind: ClassVar[str] = "crawl.requested"
+    source: str = "arxiv"
+    feed: str  # "category:cs.CL" or "question:3"
+    requested_at: datetime
+
+
+class PapersFound(Message):
+    kind: ClassVar[str] = "papers.found"
+    paper_ids: tuple[str, ...]
+
+
+class EmbedRequested(Message):
+    """Embed passages, or one question, with every configured model."""
+
+    kind: ClassVar[str] = "embed.requested"
+    target: Literal["passages", "question"]
+    ids: tuple[str, ...]
+
+
+class VectorsReady(Message):
+    """Vectors for `ids` wait in the blob store under `blob_key` until indexed."""
+
+    kind: ClassVar[str] = "vectors.ready"
+    target: Literal["passages", "question"]
+    ids: tuple[str, ...]
+    blob_key: str
+
+
+class LinkRequested(Message):
+    """Link new passages against every open question, or one question against the corpus."""
+
+    kind: ClassVar[str] = "link.requested"
+    mode: Literal["passages", "backfill"]
+    ids: tuple[str, ...]
+
+
+class DigestRequested(Message):
+    kind: ClassVar[str] = "digest.requested"
+    question_id: int
+    window_end: datetime
+
+
+ALL_MESSAGES: tuple[type[Message], ...] = (
+    CrawlRequested,
+    PapersFound,
+    EmbedRequested,
+    VectorsReady,
+    LinkRequested,
+    DigestRequested,
+)

@@ -1,0 +1,65 @@
+"""What a digest is, and the one interface every delivery channel implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from shared.errors import QuestlogError
+
+
+@dataclass(frozen=True)
+class DigestItem:
+    paper_key: str
+    title: str
+    url: str | None
+    score: float
+    stance: str
+    rationale: str
+    passage: str
+    evidence_id: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    id: str
+    question_id: int
+    question: str
+    window_start: datetime | None
+    window_end: datetime
+    items: tuple[DigestItem, ...]
+
+    @property
+    def subject(self) -> str:
+        return f"questlog: {len(self.items)} new evidence for Q{self.question_id}: {self.question[:80]}"
+
+    def render_text(self) -> str:
+        since = self.window_start.strftime("%Y-%m-%d %H:%M") if self.window_start else "the start"
+        lines = [f"Q{self.question_id}: {self.question}",
+                 f"New evidence since {since} (until {self.window_end:%Y-%m-%d %H:%M} UTC): {len(self.items)} papers",
+                 ""]
+        for n, it in enumerate(self.items, 1):
+            lines.append(f"{n}. [{it.stance}] {it.title} ({it.paper_key}, score {it.score:.2f})")
+            if it.url:
+                lines.append(f"   {it.url}")
+            quote = it.rationale or it.passage
+            lines.append(f"   \u201c{quote[:300]}{'…' if len(quote) > 300 else ''}\u201d")
+        lines.append(f"\ndigest {self.id}")
+        return "\n".join(lines)
+
+
+class DeliveryError(QuestlogError):
+    """A channel failed. permanent=True: retrying cannot help (a revoked webhook, a refused address)."""
+
+    def __init__(self, channel: str, message: str, permanent: bool = False):
+        super().__init__(f"{channel}: {message}")
+        self.channel = channel
+        self.permanent = permanent
+
+
+class Notifier(Protocol):
+    name: str
+
+    def send(self, digest: Digest) -> None:
+        """Deliver the digest once. Raises DeliveryError."""

@@ -1,0 +1,35 @@
+"""Slack incoming webhooks (https://api.slack.com/messaging/webhooks)."""
+
+from __future__ import annotations
+
+import httpx
+
+from shared.notify.base import DeliveryError, Digest
+
+
+class SlackNotifier:
+    name = "slack"
+
+    def __init__(self, webhook_url: str, timeout_s: float = 20.0, client: httpx.Client | None = None) -> None:
+        self._url = webhook_url
+        self.client = client or httpx.Client(timeout=timeout_s)
+
+    def payload(self, digest: Digest) -> dict:
+        blocks = [{"type": "header", "text": {"type": "plain_text", "text": f"Q{digest.question_id}: "
+                                                                            f"{digest.question[:140]}"}}]
+        for it in digest.items:
+            link = f"<{it.url}|{it.title}>" if it.url else it.title
+            quote = (it.rationale or it.passage)[:280]
+            blocks.append({"type": "section", "text": {"type": "mrkdwn",
+                           "text": f"*[{it.stance}]* {link} ({it.paper_key}, {it.score:.2f})\n> {quote}"}})
+        return {"text": digest.subject, "blocks": blocks[:50]}
+
+    def send(self, digest: Digest) -> None:
+        try:
+            r = self.client.post(self._url, json=self.payload(digest))
+        except httpx.HTTPError as err:
+            raise DeliveryError("slack", f"{type(err).__name__}: {err}") from err
+        if r.status_code >= 500 or r.status_code == 429:
+            raise DeliveryError("slack", f"HTTP {r.status_code}")
+        if r.status_code >= 400:  # invalid_token, channel_not_found, ...: retrying cannot help
+            raise DeliveryError("slack", f"HTTP {r.status_code}: {r.text[:200]}", permanent=True)

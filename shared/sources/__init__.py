@@ -1,0 +1,1 @@
+"""Scholarly sources, each behind the one `Source` interface (base.py)."""

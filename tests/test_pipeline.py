@@ -1,0 +1,127 @@
+"""The whole loop through real Redis, real worker processes, the embedded Qdrant engine and
+the packaged model, against the arXiv replay on 127.0.0.1."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import select
+
+from shared.ledger.models import EvidenceRow, PaperRow, PassageRow
+from shared.messages import CrawlRequested, EmbedRequested, LinkRequested, PapersFound
+from tests.conftest import drain
+
+pytestmark = pytest.mark.slow
+NOW = datetime(2026, 6, 23, 12, tzinfo=timezone.utc)
+QUESTION = "How can domain shift between NLP datasets be measured?"
+
+
+def snapshot_of(ledger) -> dict:
+    with ledger.session() as s:
+        return {
+            "papers": sorted(s.scalars(select(PaperRow.id))),
+            "passages": sorted(s.scalars(select(PassageRow.id))),
+            "evidence": sorted((e.id, round(e.score, 5)) for e in s.scalars(select(EvidenceRow))),
+        }
+
+
+@pytest.fixture(scope="module")
+def crawled(stack):
+    """One question asked and one listing day crawled (firehose cs.IR plus the question's search)."""
+    q = stack.ledger.add_question(QUESTION)
+    stack.pipe.send([EmbedRequested(target="question", ids=(str(q.id),))])
+    drain(stack)
+    stack.pipe.send([CrawlRequested(feed="category:cs.IR", requested_at=NOW),
+                     CrawlRequested(feed=f"question:{q.id}", requested_at=NOW)])
+    drain(stack)
+    return q
+
+
+def test_a_crawl_links_evidence_from_real_snapshot_papers(stack, crawled, snapshot):
+    counts = stack.ledger.counts()
+    assert counts["papers"] > 10
+    assert counts["passages_indexed"] == counts["passages"] == counts["papers"]
+    evidence = stack.ledger.evidence(crawled.id)
+    assert evidence, "the question found no evidence"
+    snapshot_ids = {p.arxiv_id for p in snapshot}
+    for e in evidence:
+        assert e.paper_key.removeprefix("arxiv:").split("v")[0] in snapshot_ids
+        assert e.score >= stack.settings.link.min_score
+        assert {"minilm", "rrf"} <= set(e.scores)
+        assert e.model == "minilm" and e.retrieval in ("passages", "backfill")
+
+
+def test_delivering_every_message_twice_leaves_the_same_state(stack, crawled):
+    before = snapshot_of(stack.ledger)
+    paper_ids = tuple(before["papers"][:40])
+    passage_ids = tuple(before["passages"][:40])
+    twice = [CrawlRequested(feed="category:cs.IR", requested_at=NOW),
+             PapersFound(paper_ids=paper_ids),
+             EmbedRequested(target="passages", ids=passage_ids),
+             EmbedRequested(target="question", ids=(str(crawled.id),)),
+             LinkRequested(mode="passages", ids=passage_ids)]
+    stack.pipe.send(twice + twice)
+    drain(stack)
+    assert snapshot_of(stack.ledger) == before
+    assert stack.ledger.counts()["dead_letters"] == 0
+
+
+def test_a_second_crawl_of_the_same_day_fetches_nothing_new(stack, crawled, arxiv_server):
+    before = snapshot_of(stack.ledger)
+    requests = len(arxiv_server.requests)
+    stack.pipe.send([CrawlRequested(feed="category:cs.IR", requested_at=datetime.now(timezone.utc))])
+    drain(stack)
+    assert snapshot_of(stack.ledger) == before
+    assert len(arxiv_server.requests) - requests == 1  # the first page reached the watermark
+
+
+def test_the_next_listing_day_adds_only_new_papers(stack, crawled, arxiv_server):
+    from datetime import date
+
+    before = snapshot_of(stack.ledger)
+    arxiv_server.replay.today = date(2026, 6, 24)
+    try:
+        stack.pipe.send([CrawlRequested(feed="category:cs.IR", requested_at=datetime.now(timezone.utc))])
+        drain(stack)
+    finally:
+        arxiv_server.replay.today = date(2026, 6, 23)
+    after = snapshot_of(stack.ledger)
+    assert set(before["papers"]) < set(after["papers"])
+    new = stack.ledger.papers(sorted(set(after["papers"]) - set(before["papers"])))
+    assert all(p.found_via == ["firehose:cs.IR"] for p in new)
+    assert stack.ledger.counts()["passages_indexed"] == len(after["passages"])
+
+
+def test_a_malformed_entry_is_skipped_and_the_rest_of_the_page_is_kept(stack, crawled):
+    stack.pipe.send([CrawlRequested(feed="category:cs.MIXED", requested_at=NOW)])
+    drain(stack)
+    cursor = stack.ledger.cursor("arxiv:category:cs.MIXED")
+    assert cursor.get("newest"), "the good entry advanced the feed's watermark"
+    assert not [d for d in stack.ledger.dead_letters() if "cs.MIXED" in str(d.payload)]
+
+
+def test_a_failing_feed_is_retried_then_dead_lettered_and_reported(stack, crawled):
+    stack.pipe.send([CrawlRequested(feed="category:cs.SERVERERROR", requested_at=NOW),
+                     CrawlRequested(feed="category:cs.GARBAGE", requested_at=NOW)])
+    drain(stack)
+    letters = {d.payload["feed"]: d for d in stack.ledger.dead_letters() if "feed" in d.payload}
+    assert "HTTP 503" in letters["category:cs.SERVERERROR"].error
+    assert letters["category:cs.SERVERERROR"].attempts == 2  # max_retries=1 in the test stack
+    assert "unparseable Atom feed" in letters["category:cs.GARBAGE"].error
+    assert letters["category:cs.GARBAGE"].attempts == 1  # permanent: not retried
+    cursors = {c.key: c for c in stack.ledger.cursors()}
+    assert "503" in cursors["arxiv:category:cs.SERVERERROR"].last_error
+
+
+def test_a_message_naming_an_unknown_question_is_dead_lettered(stack, crawled):
+    stack.pipe.send([CrawlRequested(feed="question:9999", requested_at=NOW)])
+    drain(stack)
+    assert any("no question with id 9999" in d.error for d in stack.ledger.dead_letters())
+
+
+def test_an_invalid_message_is_dead_lettered_not_dropped(stack, crawled):
+    stack.pipe.app.send_task("questlog.reader.read", args=[{"paper_ids": "not-a-list", "extra": 1}])
+    drain(stack)
+    assert any(d.task == "questlog.reader.read" and "invalid message" in d.error
+               for d in stack.ledger.dead_letters())

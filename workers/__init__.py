@@ -1,0 +1,1 @@
+"""Celery: the app, the thin tasks around the agents, and process start-up."""

@@ -1,0 +1,147 @@
+"""Celery tasks: thin views around the agents.
+
+Each task validates its message, claims it (a concurrent duplicate waits), calls
+the agent, sends the resulting messages on, and maps errors: TransientError and
+unexpected exceptions are retried with capped, jittered backoff; PermanentError,
+an invalid message, or retries spent park the message in the dead-letter record.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import datetime, timezone
+
+import redis
+from celery import Celery, Task
+from celery.exceptions import Retry
+from celery.signals import worker_process_init
+from pydantic import ValidationError
+
+from agents.deps import Deps
+from shared.broker import to_redis_py
+from shared.errors import PermanentError
+from shared.http import backoff_delay
+from shared.ledger import Ledger
+from shared.messages import (
+    CrawlRequested,
+    DigestRequested,
+    EmbedRequested,
+    LinkRequested,
+    Message,
+    PapersFound,
+    VectorsReady,
+)
+
+log = logging.getLogger("questlog.worker")
+
+TASK_FOR: dict[type[Message], str] = {
+    CrawlRequested: "questlog.scout.crawl",
+    PapersFound: "questlog.reader.read",
+    EmbedRequested: "questlog.embed.encode",
+    VectorsReady: "questlog.index.upsert",
+    LinkRequested: "questlog.link.link",
+    DigestRequested: "questlog.digest.send",
+}
+
+_deps: Deps | None = None
+
+
+@worker_process_init.connect
+def _forget_parent_resources(**_kwargs) -> None:
+    """A forked pool process must not reuse its parent's connections or engine locks."""
+    global _deps
+    _deps = None
+
+
+def deps_for(app: Celery) -> Deps:
+    global _deps
+    if _deps is None or _deps.settings is not app.questlog_settings:
+        settings = app.questlog_settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        client = redis.Redis.from_url(to_redis_py(app.conf.broker_url))
+        _deps = Deps(settings=settings, ledger=Ledger(settings.ledger_url), redis=client)
+    return _deps
+
+
+def send(app: Celery, messages: list[Message]) -> None:
+    for msg in messages:
+        app.send_task(TASK_FOR[type(msg)], args=[msg.model_dump(mode="json")])
+
+
+def run_step(task: Task, msg_cls: type[Message], payload: dict, agent) -> str:
+    """The one shape of every task. Returns a short outcome for Flower."""
+    app = task.app
+    deps = deps_for(app)
+    name = task.name
+    try:
+        msg = msg_cls.model_validate(payload)
+    except ValidationError as err:
+        deps.ledger.dead_letter(name, f"invalid:{hash(str(payload))}", payload, f"invalid message: {err}", 1)
+        return "dead-letter: invalid message"
+    claim = f"questlog:claim:{name}:{msg.dedup_key}"
+    if not deps.redis.set(claim, os.getpid(), nx=True, ex=900):
+        raise task.retry(countdown=5 + backoff_delay(0, 2, 5), max_retries=None)  # a twin is running now
+    try:
+        out = agent(msg, deps)
+    except PermanentError as err:
+        deps.ledger.dead_letter(name, msg.dedup_key, payload, str(err), task.request.retries + 1)
+        log.warning("%s dead-lettered %s: %s", name, msg.dedup_key, err)
+        return f"dead-letter: {err}"
+    except Retry:
+        raise
+    except Exception as err:  # TransientError and the unexpected: retry, capped
+        settings = deps.settings.tasks
+        if task.request.retries >= settings.max_retries:
+            deps.ledger.dead_letter(name, msg.dedup_key, payload, f"{type(err).__name__}: {err}",
+                                    task.request.retries + 1)
+            log.error("%s gave up on %s after %d attempts: %s", name, msg.dedup_key, task.request.retries + 1, err)
+            return f"dead-letter: {err}"
+        wait = getattr(err, "retry_after", None) or backoff_delay(task.request.retries, settings.retry_base_s,
+                                                                   settings.retry_max_s)
+        log.warning("%s will retry %s in %.1fs: %s", name, msg.dedup_key, wait, err)
+        raise task.retry(countdown=wait, max_retries=None, exc=err) from err
+    finally:
+        deps.redis.delete(claim)
+    send(app, out)
+    return f"ok: {len(out)} sent on"
+
+
+def register(app: Celery) -> None:
+    """Register every task on `app` (one app per process; names are explicit so files can move)."""
+    from agents.indexer import steps
+    from agents.linker import graph as linker
+    from agents.reader import graph as reader
+    from agents.scout import graph as scout
+    from agents.summarizer import graph as summarizer
+
+    def step(name: str, msg_cls: type[Message], agent):
+        @app.task(name=name, bind=True)
+        def _task(self, payload: dict) -> str:
+            return run_step(self, msg_cls, payload, agent)
+
+        return _task
+
+    step("questlog.scout.crawl", CrawlRequested, scout.run)
+    step("questlog.reader.read", PapersFound, reader.run)
+    step("questlog.embed.encode", EmbedRequested, steps.embed)
+    step("questlog.index.upsert", VectorsReady, steps.index)
+    step("questlog.link.link", LinkRequested, linker.run)
+    step("questlog.digest.send", DigestRequested, summarizer.run)
+
+    @app.task(name="questlog.scout.tick", bind=True)
+    def scout_tick(self) -> str:
+        from workers.reconcile import backlog
+
+        deps = deps_for(self.app)
+        now = datetime.now(timezone.utc)
+        msgs = backlog(deps) + scout.plan(deps, now)
+        send(self.app, msgs)
+        return f"ok: {len(msgs)} sent on"
+
+    @app.task(name="questlog.digest.tick", bind=True)
+    def digest_tick(self) -> str:
+        deps = deps_for(self.app)
+        msgs = summarizer.plan(deps, datetime.now(timezone.utc))
+        send(self.app, msgs)
+        return f"ok: {len(msgs)} digests requested"
