@@ -49,13 +49,14 @@ def fail(message: str, code: int = 2) -> None:
 
 
 def pipeline_or_none(s: Settings):
+    """A connection to the running pipeline, or None when no broker answers."""
     from questlog.client import Pipeline
-    from workers.app import NoBroker
+    from shared.broker import answers, resolve_broker
 
-    try:
-        return Pipeline(s)
-    except NoBroker:
+    url = resolve_broker(s)
+    if url is None or not answers(url):
         return None
+    return Pipeline(s, url)
 
 
 @app.callback()
@@ -249,6 +250,14 @@ def flower() -> None:
     from questlog.stack import flower_argv
 
     os.execv(sys.executable, flower_argv(settings()))
+
+
+@app.command()
+def web(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8080)) -> None:
+    """Serve a read-only page and JSON API of questions, evidence and status."""
+    from questlog.web import serve
+
+    serve(settings(), host, port)
 
 
 @app.command()

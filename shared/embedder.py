@@ -73,7 +73,7 @@ class SentenceTransformerEmbedder:
                 except OSError as err:
                     raise PermanentError(f"cannot load embedding model {self.spec.source!r}: {err}") from err
                 model.max_seq_length = self.spec.max_seq_length
-                dim = model.get_sentence_embedding_dimension()
+                dim = model.get_embedding_dimension()
                 if dim != self.spec.dim:
                     raise PermanentError(f"model {self.spec.name} gives {dim} dims but settings say {self.spec.dim}")
                 self._model = model

@@ -33,6 +33,7 @@ class CrawlRequested(Message):
     source: str = "arxiv"
     feed: str  # "category:cs.CL" or "question:3"
     requested_at: datetime
+    page: int = 0  # a crawl takes one page per task and sends itself on for the next
 
 
 class PapersFound(Message):

@@ -1,7 +1,11 @@
-"""The scout's graph: crawl one feed from its cursor until pages bring nothing new.
+"""The scout's graph: crawl one page of a feed from its cursor.
 
-    load_cursor -> fetch_page -> store_page -(more?)-> fetch_page
-                                          \\-(done)-> finish
+    load_cursor -> fetch_page -> store_page -(done?)-> finish
+                                          \\-(more)-> END (the task sends the crawl on for the next page)
+
+One page per task lets the reader and the embedder start on page 1 while page 2
+is fetched, and keeps each task short. A crawl stops when a page brings
+nothing new, the feed ends, or max_pages is reached.
 
 The cursor keeps a watermark (the newest (published, id) seen by the last
 finished crawl) and, while a crawl runs, where it has got to; a crawl that
@@ -56,8 +60,10 @@ def _mark(rec: PaperRecord) -> list:
 
 def load_cursor(state: ScoutState, config: RunnableConfig) -> dict:
     cursor = _deps(config).ledger.cursor(state["cursor_key"])
-    resume = cursor.get("resume") or {}
-    return {"cursor": cursor, "pages_done": 0, "seen": 0, "top": resume.get("top"), "stop": False,
+    resume = (cursor.get("resume") or {}) if state["pages_done"] else {}
+    if not state["pages_done"]:  # a new crawl starts from the top, whatever an abandoned one left
+        cursor.pop("resume", None)
+    return {"cursor": cursor, "seen": resume.get("seen", 0), "top": resume.get("top"), "stop": False,
             "paper_ids": [], "new_papers": 0}
 
 
@@ -98,7 +104,7 @@ def store_page(state: ScoutState, config: RunnableConfig) -> dict:
             or (limit is not None and seen >= limit))
     cursor = dict(state["cursor"])
     if not stop:
-        cursor["resume"] = {"start": page.next_cursor["start"], "top": top}
+        cursor["resume"] = {"start": page.next_cursor["start"], "top": top, "seen": seen}
         deps.ledger.save_cursor(state["cursor_key"], cursor, papers_found=0)
     return {"paper_ids": ids, "new_papers": new, "seen": seen, "top": top, "stop": stop, "cursor": cursor}
 
@@ -112,8 +118,8 @@ def finish(state: ScoutState, config: RunnableConfig) -> dict:
     return {"cursor": cursor}
 
 
-def route_after_store(state: ScoutState) -> Literal["fetch_page", "finish"]:
-    return "finish" if state["stop"] else "fetch_page"
+def route_after_store(state: ScoutState) -> Literal["finish", "__end__"]:
+    return "finish" if state["stop"] else END
 
 
 def build_graph():
@@ -144,7 +150,8 @@ def feed_for(msg: CrawlRequested, deps: Deps) -> Feed:
 
 
 def run(msg: CrawlRequested, deps: Deps) -> list[Message]:
-    """Crawl one feed; returns PapersFound batches for papers that still need reading.
+    """Crawl one page of a feed; returns PapersFound batches for papers that still need reading,
+    and the crawl of the next page unless the feed is done.
 
     Raises TransientError / PermanentError from the source after recording the
     error on the feed's cursor (shown by `questlog status`).
@@ -155,16 +162,19 @@ def run(msg: CrawlRequested, deps: Deps) -> list[Message]:
     feed = feed_for(msg, deps)
     key = f"{msg.source}:{feed.key}"
     try:
-        state = GRAPH.invoke({"feed": feed, "cursor_key": key},
+        state = GRAPH.invoke({"feed": feed, "cursor_key": key, "pages_done": msg.page},
                              config={"configurable": {"deps": deps, "source": msg.source, "pages": {}},
-                                     "recursion_limit": 4 * deps.settings.arxiv.max_pages + 10})
+                                     "recursion_limit": 20})
     except (TransientError, PermanentError) as err:
         deps.ledger.record_source_error(key, str(err))
         raise
     unread = deps.ledger.papers_without_passages(state["paper_ids"])
     log.info("crawl %s: %d papers seen, %d new or updated, %d to read", key, state["seen"], state["new_papers"],
              len(unread))
-    return [PapersFound(paper_ids=tuple(unread[i:i + BATCH])) for i in range(0, len(unread), BATCH)]
+    out: list[Message] = [PapersFound(paper_ids=tuple(unread[i:i + BATCH])) for i in range(0, len(unread), BATCH)]
+    if not state["stop"]:
+        out.append(msg.model_copy(update={"page": msg.page + 1}))
+    return out
 
 
 def plan(deps: Deps, now) -> list[CrawlRequested]:

@@ -17,8 +17,9 @@ recorded order, and a repeated request gets the next equally good recording
 
 Two hosts need more than a lookup table, and say so:
   - OpenAlex: no recording pages with a cursor. A `/works` list request with
-    `search`, `cursor` or a `cites:`/`cited_by:` filter is answered from the
-    recorded Work objects (filtering, newest-first order and cursor paging simulated).
+    `search`, `cursor` or a `cites:`/`cited_by:` filter, and a `/works/W…` lookup,
+    are answered from the recorded Work objects (filtering, newest-first order and
+    cursor paging simulated).
   - arXiv OAI-PMH: the recordings are single files; `/export.arxiv.org/oai2`
     answers by verb and arguments. The one recorded resumptionToken leads to a
     last page built from the recorded GetRecord record. Only arXivRaw was recorded:
@@ -30,7 +31,7 @@ Hostile prefixes wrap any route, e.g. `/flaky429/api.crossref.org/works/...`:
   /down/      always 503 with Retry-After: 1
   /truncated/ the recording with its body cut in half
   /onebad/    the recording with one record broken (JSON: the second item of its result
-              list becomes {"corrupted": true}; XML: the first <title> is removed)
+              list, or of a bare list, becomes {"corrupted": true}; XML: the first <title> is removed)
   /wrongshape/  200 JSON whose fields have the wrong types, for any path
   /bomb/      200 XML entity bomb (billion laughs), for any path
   /huge/      200 with a 50 MB body, for any path
@@ -39,7 +40,6 @@ Hostile prefixes wrap any route, e.g. `/flaky429/api.crossref.org/works/...`:
 from __future__ import annotations
 
 import base64
-import copy
 import json
 import re
 from dataclasses import dataclass, replace
@@ -87,6 +87,7 @@ class RecordedAPIs:
         self.prefer = prefer
         self.recordings: list[Recording] = []
         self._served: dict[tuple, int] = {}
+        self._hostile: list[_Hostile] = []
         for index in INDEXES:
             folder = self.samples / index
             for line in (folder / "INDEX.jsonl").read_text().splitlines():
@@ -103,11 +104,12 @@ class RecordedAPIs:
                          {k: tuple(v) for k, v in parse_qs(uri.query, keep_blank_values=True).items()},
                          int(entry["status"]), entry.get("content_type") or "", body)
 
-    def fresh(self) -> RecordedAPIs:
-        """The same recordings with nothing served yet (nothing is read again): one per test."""
-        other = copy.copy(self)
-        other._served = {}
-        return other
+    def reset(self) -> None:
+        """Forget what was served (cassette positions, first requests of the flaky prefixes): for a
+        server shared by several tests."""
+        self._served.clear()
+        for hostile in self._hostile:
+            hostile.seen.clear()
 
     @property
     def hosts(self) -> list[str]:
@@ -119,10 +121,14 @@ class RecordedAPIs:
             server.route(f"/{host}", lambda req, host=host: self.answer(host, _strip(req, f"/{host}")))
         server.route("/export.arxiv.org/oai2", ArxivOai(self.samples / "arxiv_oaipmh").answer)
         wrap = _Hostile(server)
+        self._hostile.append(wrap)
         for name in ("flaky429", "flaky503", "down", "truncated", "onebad", "wrongshape", "bomb", "huge"):
             server.route(f"/{name}/", lambda req, name=name: getattr(wrap, name)(_strip(req, f"/{name}")))
 
     def answer(self, host: str, req: Request) -> Reply:
+        if host == "api.openalex.org" and re.fullmatch(r"/works/W\d+", _norm_path(req.path)):
+            work = next((w for w in self.openalex_works if w["id"].endswith(_norm_path(req.path)[6:])), None)
+            return Reply(200, json.dumps(work).encode()) if work else Reply(404, b'{"error": "Not found"}')
         if host == "api.openalex.org" and _norm_path(req.path) == "/works" and (
                 "search" in req.query or "cursor" in req.query or re.search(r"cite[sd]", req.arg("filter") or "")):
             return _openalex_list(self.openalex_works, req)
@@ -208,7 +214,8 @@ def _openalex_list(works: list[dict], req: Request) -> Reply:
         full = value if value.startswith("https://") else f"https://openalex.org/{value}"
         tests = {
             "cites": lambda w: full in w.get("referenced_works", []),
-            "cited_by": lambda w: w["id"] in next((x.get("referenced_works", []) for x in works if x["id"] == full), []),
+            "cited_by": lambda w: w["id"] in next((x.get("referenced_works", []) for x in works if x["id"] == full),
+                                                  []),
             "from_publication_date": lambda w: (w.get("publication_date") or "") >= value,
             "to_publication_date": lambda w: (w.get("publication_date") or "9999") <= value,
             "title.search": lambda w: value.lower() in w["title"].lower(),
@@ -272,7 +279,8 @@ class ArxivOai:
             return self._file("ErrorResponseBadArgument.xml")
         if req.arg("metadataPrefix") != "arXivRaw":
             return self._error("cannotDisseminateFormat", "only arXivRaw was recorded")
-        if (req.arg("set") and req.arg("set").split(":")[0] not in _SETS) or (req.arg("from") or "") > _LAST_RECORDED_DAY:
+        unknown_set = req.arg("set") and req.arg("set").split(":")[0] not in _SETS
+        if unknown_set or (req.arg("from") or "") > _LAST_RECORDED_DAY:
             return self._file("ErrorResponseNoRecordsMatch.xml")
         return self._file("ListRecordsResponse.xml")
 
@@ -327,11 +335,14 @@ class _Hostile:
             return Reply(reply.status, re.sub(rb"<title>.*?</title>", b"", reply.body, count=1, flags=re.S),
                          reply.content_type)
         body = json.loads(reply.body)
-        holder = body.get("message", body) if isinstance(body.get("message"), dict) else body
-        for name in ("data", "results", "items", "recommendedPapers"):
-            if isinstance(holder.get(name), list) and len(holder[name]) > 1:
-                holder[name][1] = {"corrupted": True}
-                break
+        if isinstance(body, list) and len(body) > 1:  # a bare list of records (S2's batch)
+            body[1] = {"corrupted": True}
+        elif isinstance(body, dict):
+            holder = body["message"] if isinstance(body.get("message"), dict) else body
+            for name in ("data", "results", "items", "recommendedPapers"):
+                if isinstance(holder.get(name), list) and len(holder[name]) > 1:
+                    holder[name][1] = {"corrupted": True}
+                    break
         return Reply(reply.status, json.dumps(body).encode(), reply.content_type)
 
     def wrongshape(self, req: Request) -> Reply:

@@ -155,9 +155,7 @@ def _upsert_paper(s: Session, rec: PaperRecord) -> PaperUpsert:
             status = _merge_into(row, rec)
     else:
         row = min(rows, key=lambda r: (_utc(r.first_seen_at), r.id))
-        for other in rows:
-            if other is not row:
-                _absorb(s, row, other)
+        pass
         status = _merge_into(row, rec)
         if len(rows) > 1:
             status = "updated"

@@ -1,0 +1,224 @@
+"""OpenAlex works (https://docs.openalex.org/api-entities/works).
+
+Feeds (`Feed.kind` -> request; all newest first, cursor-paged):
+    search      /works?search=<value>                 works matching the query
+    citations   /works?filter=cites:<W id>            works that cite the work
+    references  /works?filter=cited_by:<W id>         works the work cites
+    category, recommendations: not served, PermanentError.
+The cursor is {"cursor": "*"} to start (also the default for {}), then OpenAlex's
+meta.next_cursor; it may carry "from_date"/"to_date" (YYYY-MM-DD), sent as the
+from_publication_date/to_publication_date filters and kept in every next cursor.
+Lookup: `work(ref)` by W id, DOI or doi.org URL.
+
+`mailto` joins OpenAlex's polite pool; `api_key` (a query parameter, as OpenAlex
+wants it) is blanked out of every error message. Abstracts arrive as an inverted
+index (word -> positions) and are rebuilt into text. A malformed work is skipped,
+logged and counted in `skipped`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from urllib.parse import quote
+
+import httpx
+from pydantic import BaseModel, Field, SecretStr
+
+from shared.errors import NotFound, PermanentError, QuestlogError, TransientError
+from shared.http import PoliteClient, RateLimiter
+from shared.ids import split_arxiv_id
+from shared.records import PaperRecord
+from shared.sources.base import Feed, Page, Source
+
+log = logging.getLogger(__name__)
+NAME = "openalex"
+SELECT = ("id,doi,title,display_name,publication_date,authorships,abstract_inverted_index,primary_location,"
+          "locations,ids")
+
+
+class OpenAlexSettings(BaseModel):
+    enabled: bool = Field(True, description="Use OpenAlex.")
+    base_url: str = Field("https://api.openalex.org", description="API root (tests point it at a replay).")
+    mailto: str | None = Field(None, description="Contact address sent as mailto=: joins the faster polite pool.")
+    api_key: SecretStr | None = Field(None, description="Premium API key, sent as api_key= and never logged.")
+    min_interval_s: float = Field(0.1, description="Seconds between requests (OpenAlex allows 10/s).")
+    timeout_s: float = Field(30.0, description="HTTP timeout per request.")
+    max_attempts: int = Field(4, description="Attempts per request on transient errors (429, 5xx, network).")
+    max_body_mb: float = Field(20.0, description="Largest response body accepted.")
+    page_size: int = Field(100, description="Works per page (OpenAlex allows 1-200).")
+    select: str = Field(SELECT, description="Work fields requested (select=); keeps pages small.")
+
+
+class OpenAlexSource(Source):
+    name = NAME
+
+    def __init__(self, settings: OpenAlexSettings, limiter: RateLimiter, client: httpx.Client | None = None,
+                 *, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.client = client or httpx.Client(timeout=settings.timeout_s, follow_redirects=True)
+        self.http = PoliteClient(self.client, limiter=limiter, interval_s=settings.min_interval_s,
+                                 max_attempts=settings.max_attempts, max_bytes=int(settings.max_body_mb * 1e6),
+                                 sleep=sleep)
+        self.skipped = 0
+
+    def pages(self, feed: Feed, cursor: dict) -> Iterator[Page]:
+        """Pages of the feed from `cursor` on (see the module docstring). Raises PermanentError
+        for a kind OpenAlex does not serve, a 4xx or a bad page; TransientError once retries are spent."""
+        if not self.settings.enabled:
+            raise PermanentError(f"{NAME} is disabled (QUESTLOG_OPENALEX__ENABLED)")
+        if feed.kind not in ("search", "citations", "references"):
+            raise PermanentError(f"{NAME} cannot serve a {feed.kind!r} feed")
+        dates = {k: cursor[k] for k in ("from_date", "to_date") if cursor.get(k)}
+        filters = [f"{name}_publication_date:{dates[key]}" for key, name in (("from_date", "from"), ("to_date", "to"))
+                   if key in dates]
+        params: dict = {"sort": "publication_date:desc", "per-page": max(1, min(self.settings.page_size, 200)),
+                        "select": self.settings.select}
+        if feed.kind == "search":
+            params["search"] = feed.value
+        else:
+            filters.insert(0, f"{'cites' if feed.kind == 'citations' else 'cited_by'}:{_work_id(feed.value)}")
+        if filters:
+            params["filter"] = ",".join(filters)
+        position = cursor.get("cursor") or "*"
+        while True:
+            body, where = self._get("/works", {**params, "cursor": position})
+            meta, results = body.get("meta"), body.get("results")
+            if not isinstance(meta, dict) or not isinstance(results, list):
+                raise PermanentError(f"{NAME}: {where}: expected 'meta' and a 'results' list")
+            records = [r for i, w in enumerate(results) if (r := self._one(w, feed.found_via, where, i))]
+            nxt = meta.get("next_cursor") if results else None
+            count = meta.get("count")
+            yield Page(records=tuple(records), next_cursor={"cursor": nxt, **dates} if isinstance(nxt, str) else None,
+                       total=count if isinstance(count, int) else None)
+            if not isinstance(nxt, str):
+                return
+            position = nxt
+
+    def work(self, ref: str, found_via: str = "lookup") -> PaperRecord:
+        """One work by W id, DOI or doi.org URL. Raises NotFound when OpenAlex has no such work."""
+        ref = ref.strip()
+        if ref.lower().startswith(("10.", "doi:", "https://doi.org/")):
+            doi = ref.lower().removeprefix("doi:").removeprefix("https://doi.org/")
+            path = f"/works/https://doi.org/{quote(doi, safe='')}"
+        else:
+            path = f"/works/{_work_id(ref)}"
+        try:
+            body, where = self._get(path, {})
+        except PermanentError as err:
+            if "HTTP 404" in str(err):
+                raise NotFound(f"{NAME}: no work {ref!r}") from None
+            raise
+        try:
+            return _record(body, found_via)
+        except ValueError as err:
+            raise PermanentError(f"{NAME}: {where}: unusable work: {err}") from err
+
+    def _one(self, work: object, found_via: str, where: str, index: int) -> PaperRecord | None:
+        try:
+            return _record(work, found_via)
+        except ValueError as err:
+            self.skipped += 1
+            log.warning("%s: %s: skipped work %d: %s", NAME, where, index, err)
+            return None
+
+    def _get(self, path: str, params: dict) -> tuple[dict, str]:
+        params = dict(params)
+        if self.settings.mailto:
+            params["mailto"] = self.settings.mailto
+        if self.settings.api_key is not None:
+            params["api_key"] = self.settings.api_key.get_secret_value()
+        try:
+            response = self.http.get(self.settings.base_url.rstrip("/") + path, params=params,
+                                     headers={"User-Agent": "questlog/0.1 (self-hosted research assistant)"})
+        except QuestlogError as err:
+            raise self._redacted(err) from None
+        where = self._redact(str(response.url))
+        try:
+            body = response.json()
+        except ValueError as err:
+            raise PermanentError(f"{NAME}: {where}: response is not valid JSON ({err})") from None
+        if not isinstance(body, dict):
+            raise PermanentError(f"{NAME}: {where}: expected a JSON object, got {type(body).__name__}")
+        return body, where
+
+    def _redact(self, text: str) -> str:
+        if self.settings.api_key is None:
+            return text
+        secret = self.settings.api_key.get_secret_value()
+        return text.replace(quote(secret, safe=""), "***").replace(secret, "***")
+
+    def _redacted(self, err: QuestlogError) -> QuestlogError:
+        if isinstance(err, TransientError):
+            return TransientError(self._redact(str(err)), retry_after=err.retry_after)
+        return type(err)(self._redact(str(err)))
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _work_id(ref: str) -> str:
+    """'https://openalex.org/W2741809807' or 'w2741809807' -> 'W2741809807'."""
+    tail = ref.strip().rstrip("/").rsplit("/", 1)[-1]
+    if not tail[:1].upper() == "W" or not tail[1:].isdigit():
+        raise PermanentError(f"{NAME}: {ref!r} is not an OpenAlex work id")
+    return tail.upper()
+
+
+def rebuild_abstract(index: object) -> str:
+    """OpenAlex's abstract_inverted_index ({word: [positions]}) back to text. ValueError if malformed."""
+    if not index:
+        return ""
+    if not isinstance(index, dict):
+        raise ValueError("abstract_inverted_index is not an object")
+    words: dict[int, str] = {}
+    for word, positions in index.items():
+        if not isinstance(positions, list) or not all(isinstance(p, int) for p in positions):
+            raise ValueError(f"abstract_inverted_index[{word!r}] is not a list of positions")
+        for p in positions:
+            words[p] = word
+    return " ".join(words[p] for p in sorted(words))
+
+
+def _record(w: object, found_via: str) -> PaperRecord:
+    """One OpenAlex work -> PaperRecord. Raises ValueError for one that is not usable."""
+    if not isinstance(w, dict):
+        raise ValueError(f"not a work object: {str(w)[:80]!r}")
+    if not isinstance(w.get("id"), str):
+        raise ValueError("no id")
+    wid = w["id"].rstrip("/").rsplit("/", 1)[-1]
+    title = w.get("title") or w.get("display_name")
+    if not isinstance(title, str) or not title.strip():
+        raise ValueError(f"work {wid} has no title")
+    doi = w.get("doi")
+    doi = doi.lower().removeprefix("https://doi.org/") if isinstance(doi, str) and doi else None
+    authors = tuple(a["author"]["display_name"] for a in w.get("authorships") or []
+                    if isinstance(a, dict) and isinstance(a.get("author"), dict)
+                    and isinstance(a["author"].get("display_name"), str))
+    locations = [loc for loc in w.get("locations") or [] if isinstance(loc, dict)]
+    arxiv_id = None  # and no version: OpenAlex's arXiv link is not a claim about the latest version
+    for loc in locations:
+        page = loc.get("landing_page_url") or ""
+        if isinstance(page, str) and "arxiv.org/abs/" in page:
+            try:
+                arxiv_id = split_arxiv_id(page)[0]
+                break
+            except ValueError:
+                continue
+    primary = w.get("primary_location") if isinstance(w.get("primary_location"), dict) else {}
+    url = primary.get("landing_page_url") or (f"https://doi.org/{doi}" if doi else w["id"])
+    return PaperRecord(
+        source=NAME, source_id=wid, openalex_id=wid, doi=doi, arxiv_id=arxiv_id,
+        title=" ".join(title.split()), authors=authors, abstract=rebuild_abstract(w.get("abstract_inverted_index")),
+        published=_date(w.get("publication_date")), url=url if isinstance(url, str) else None, found_via=found_via)
+
+
+def _date(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.fromisoformat(value[:10]).replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None

@@ -1,0 +1,81 @@
+"""The command line as a user types it (a subprocess each, against a temporary data directory)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+QUESTLOG = [sys.executable, "-m", "questlog.cli"]
+
+
+def ql(data_dir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    full_env = {**os.environ, "QUESTLOG_BROKER__URL": "redis://127.0.0.1:1/0", **(env or {})}
+    return subprocess.run([*QUESTLOG, "--data-dir", str(data_dir), *args], capture_output=True, text=True,
+                          env=full_env, timeout=120)
+
+
+def test_asking_stores_the_question_even_when_no_broker_runs(tmp_path):
+    r = ql(tmp_path, "ask", "How many embedding dimensions does text need?")
+    assert r.returncode == 0, r.stderr
+    assert "question 1" in r.stdout
+    listed = json.loads(ql(tmp_path, "questions", "--json").stdout)
+    assert [q["text"] for q in listed] == ["How many embedding dimensions does text need?"]
+    assert listed[0]["status"] == "open"
+
+
+def test_an_empty_question_is_refused_with_a_clear_message(tmp_path):
+    r = ql(tmp_path, "ask", "  ?  ")
+    assert r.returncode == 2 and "empty question" in r.stderr
+
+
+def test_a_duplicate_question_is_refused_naming_the_existing_one(tmp_path):
+    ql(tmp_path, "ask", "Can downstream performance be predicted?")
+    r = ql(tmp_path, "ask", "can downstream performance be predicted")
+    assert r.returncode == 2 and "question 1 already asks this" in r.stderr
+
+
+def test_evidence_for_an_unknown_question_names_the_id(tmp_path):
+    r = ql(tmp_path, "evidence", "42", "--json")
+    assert r.returncode == 2 and "no question with id 42" in r.stderr
+
+
+def test_an_unknown_model_for_a_question_is_refused(tmp_path):
+    r = ql(tmp_path, "ask", "What is a domain?", "--model", "nope")
+    assert r.returncode == 2 and "unknown model 'nope'" in r.stderr
+
+
+def test_a_question_can_be_parked_and_bad_statuses_are_refused(tmp_path):
+    ql(tmp_path, "ask", "What is a domain in NLP?")
+    assert ql(tmp_path, "set-status", "1", "parked").returncode == 0
+    assert json.loads(ql(tmp_path, "questions", "--json").stdout)[0]["status"] == "parked"
+    r = ql(tmp_path, "set-status", "1", "closed")
+    assert r.returncode == 2 and "status must be one of" in r.stderr
+
+
+def test_status_reports_counts_and_no_broker_as_json(tmp_path):
+    ql(tmp_path, "ask", "What is a domain in NLP?")
+    report = json.loads(ql(tmp_path, "status", "--json").stdout)
+    assert report["counts"]["questions"] == 1 and report["dead_letters"] == []
+    assert report["broker"] is None and report["queues"] is None
+
+
+def test_the_data_dir_comes_from_the_environment_too(tmp_path):
+    env = {"QUESTLOG_DATA_DIR": str(tmp_path / "elsewhere")}
+    r = subprocess.run([*QUESTLOG, "ask", "Where does my data live?"], capture_output=True, text=True,
+                       env={**os.environ, "QUESTLOG_BROKER__URL": "redis://127.0.0.1:1/0", **env}, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert (tmp_path / "elsewhere" / "ledger.sqlite3").exists()
+
+
+@pytest.mark.parametrize("command", ["ask", "questions", "status", "evidence"])
+def test_the_cli_never_imports_torch(tmp_path, command):
+    code = ("import sys, runpy; sys.argv=['questlog','--help']\n"
+            "try:\n runpy.run_module('questlog.cli', run_name='__main__')\nexcept SystemExit: pass\n"
+            "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr

