@@ -247,9 +247,11 @@ def beat() -> None:
 @app.command()
 def flower() -> None:
     """Run Flower (authenticated) in the foreground."""
-    from questlog.stack import flower_argv
+    from questlog.stack import flower_argv, flower_env
 
-    os.execv(sys.executable, flower_argv(settings()))
+    s = settings()
+    os.environ.update(flower_env(s))
+    os.execv(sys.executable, flower_argv(s))
 
 
 @app.command()

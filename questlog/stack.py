@@ -26,6 +26,7 @@ PY = sys.executable
 class Child:
     name: str
     argv: list[str]
+    env: dict[str, str] | None = None
     proc: subprocess.Popen | None = None
     log: Path | None = None
 
@@ -58,8 +59,12 @@ def beat_argv(settings: Settings, loglevel: str = "INFO") -> list[str]:
 
 def flower_argv(settings: Settings) -> list[str]:
     return [PY, "-m", "celery", "-A", "workers.app", "flower", f"--address={settings.flower.host}",
-            f"--port={settings.flower.port}", f"--basic-auth={settings.flower.user}:{flower_password(settings)}",
-            "--persistent=False"]
+            f"--port={settings.flower.port}", "--persistent=False"]
+
+
+def flower_env(settings: Settings) -> dict[str, str]:
+    """Flower's basic auth goes through its environment, never the command line (`ps` shows that)."""
+    return {"FLOWER_BASIC_AUTH": f"{settings.flower.user}:{flower_password(settings)}"}
 
 
 class Stack:
@@ -98,12 +103,12 @@ class Stack:
         if self.beat:
             plan.append(Child("beat", beat_argv(self.settings, level)))
         if self.flower:
-            plan.append(Child("flower", flower_argv(self.settings)))
+            plan.append(Child("flower", flower_argv(self.settings), flower_env(self.settings)))
         env = self.env()
         for child in plan:
             child.log = logs / f"{child.name}.log"
             with open(child.log, "ab") as out:
-                child.proc = subprocess.Popen(child.argv, env=env, stdout=out, stderr=subprocess.STDOUT,
+                child.proc = subprocess.Popen(child.argv, env={**env, **(child.env or {})}, stdout=out, stderr=subprocess.STDOUT,
                                               start_new_session=True)
             self.children.append(child)
         return self

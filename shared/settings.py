@@ -63,7 +63,7 @@ class EmbedSettings(BaseModel):
 
 
 class ArxivSettings(BaseModel):
-    enabled: bool = True
+    enabled: bool = Field(True, description="Crawl arXiv.")
     base_url: str = Field("https://export.arxiv.org/api/query", description="arXiv Atom API endpoint.")
     categories: list[str] = Field(
         default_factory=lambda: ["cs.CL", "cs.LG", "cs.IR"], description="Firehose categories crawled for new papers."
@@ -85,7 +85,6 @@ class ScheduleSettings(BaseModel):
 class LinkSettings(BaseModel):
     min_score: float = Field(0.35, description="Cosine similarity (primary model) a passage needs to be evidence.")
     backfill_limit: int = Field(200, description="Passages examined per question when it is added.")
-    candidates: int = Field(100, description="Candidates per retriever before fusion.")
 
 
 class DigestSettings(BaseModel):
@@ -94,19 +93,19 @@ class DigestSettings(BaseModel):
     console: bool = Field(True, description="Also log digests to the worker's console.")
     slack_webhook_url: SecretStr | None = Field(None, description="Slack incoming-webhook URL.")
     smtp_host: str | None = Field(None, description="SMTP server; unset disables email.")
-    smtp_port: int = 25
-    smtp_user: str | None = None
-    smtp_password: SecretStr | None = None
-    smtp_starttls: bool = False
-    email_from: str = "questlog@localhost"
-    email_to: list[str] = Field(default_factory=list)
-    timeout_s: float = 20.0
+    smtp_port: int = Field(25, description="SMTP port.")
+    smtp_user: str | None = Field(None, description="SMTP login, if the server wants one.")
+    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
+    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    email_from: str = Field("questlog@localhost", description="Sender address of digest mails.")
+    email_to: list[str] = Field(default_factory=list, description="Recipients (JSON list in the environment).")
+    timeout_s: float = Field(20.0, description="Timeout of one Slack or SMTP delivery.")
 
 
 class FlowerSettings(BaseModel):
-    host: str = "127.0.0.1"
-    port: int = 5555
-    user: str = "admin"
+    host: str = Field("127.0.0.1", description="Address Flower listens on.")
+    port: int = Field(5555, description="Flower's port.")
+    user: str = Field("admin", description="Flower's basic-auth user.")
     password: SecretStr | None = Field(None, description="Unset: generated once and kept in <data_dir>/flower.secret.")
 
 
@@ -114,14 +113,13 @@ class TaskSettings(BaseModel):
     max_retries: int = Field(5, description="Retries of a transient failure before the message is dead-lettered.")
     retry_base_s: float = Field(2.0, description="First retry delay; doubles each time, with full jitter.")
     retry_max_s: float = Field(300.0, description="Longest retry delay.")
-    done_ttl_s: int = Field(7 * 86400, description="How long a finished message's dedup key is remembered.")
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="QUESTLOG_", env_nested_delimiter="__", extra="ignore")
 
     data_dir: Path = Field(Path(".questlog"), description="Where the ledger, vectors, digests and logs live.")
-    log_level: str = "INFO"
+    log_level: str = Field("INFO", description="Log level of workers, beat and Flower.")
     broker: BrokerSettings = Field(default_factory=BrokerSettings)
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     vectors: VectorSettings = Field(default_factory=VectorSettings)
