@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from rich.console import Console
 from rich.table import Table
 
@@ -9,16 +11,30 @@ from shared.ledger import Ledger
 from shared.settings import Settings
 
 
+def mask_password(url: str | None) -> str | None:
+    """'redis://:secret@host/0' -> 'redis://:***@host/0'; anything else unchanged."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{host}"))
+
+
 def status_report(settings: Settings, ledger: Ledger) -> dict:
     from questlog.cli import pipeline_or_none
 
     pipe = pipeline_or_none(settings)
-    queues, workers = None, []
+    queues, workers, broker = None, [], None
     if pipe is not None:
+        broker = mask_password(pipe.app.conf.broker_url)
         try:
             queues, workers = pipe.depths(), pipe.workers(timeout_s=0.5)
-        except Exception as e:  # broker went away between resolve and use
+        except Exception as e:  # the broker went away between resolve and use
             queues = {"error": str(e)}
+        finally:
+            pipe.close()
     feeds = [{"feed": c.key, "last_success": c.last_success_at, "last_error": c.last_error or None,
               "last_error_at": c.last_error_at, "papers_found": c.papers_found,
               "newest": (c.value.get("newest") or [None])[0]} for c in ledger.cursors()]
@@ -30,7 +46,7 @@ def status_report(settings: Settings, ledger: Ledger) -> dict:
             src["last_success"] = f["last_success"]
     dead = [{"id": d.id, "task": d.task, "error": d.error, "attempts": d.attempts, "at": d.updated_at}
             for d in ledger.dead_letters()]
-    return {"data_dir": str(settings.data_dir.resolve()), "broker": pipe.app.conf.broker_url if pipe else None,
+    return {"data_dir": str(settings.data_dir.resolve()), "broker": broker,
             "workers": workers, "queues": queues, "counts": ledger.counts(), "sources": sources,
             "feeds": feeds, "dead_letters": dead}
 

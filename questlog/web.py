@@ -24,12 +24,12 @@ import re
 import signal
 import threading
 from dataclasses import dataclass
-from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from sqlalchemy import select
 
+from questlog.report import mask_password, status_report
 from shared.errors import NotFound
 from shared.ledger import EvidenceView, Ledger, as_utc
 from shared.settings import Settings
@@ -72,12 +72,12 @@ def index(app: WebServer, _args: tuple, _query: dict) -> Reply:
 def question_page(app: WebServer, args: tuple, query: dict) -> Reply:
     q = app.ledger.question(int(args[0]))
     items = app.ledger.evidence(q.id, limit=_limit(query))
-    cards = "".join(_evidence_card(e) for e in items) or "<p>No evidence yet.</p>"
+    cards = f"<ol>{''.join(_evidence_card(e) for e in items)}</ol>" if items else "<p>No evidence yet.</p>"
     head = (f'<p><a href="/">← all questions</a></p><h1>Q{q.id}: {_e(q.text)}</h1>'
             f'<p class="meta">{_e(q.status)} · {len(items)} shown, best first · '
             f'<a href="/api/questions/{q.id}/evidence">JSON</a></p>')
     notes = f'<p class="notes">{_e(q.notes)}</p>' if q.notes else ""
-    return _page(f"Q{q.id} · questlog", f"{head}{notes}<ol>{cards}</ol>")
+    return _page(f"Q{q.id} · questlog", f"{head}{notes}{cards}")
 
 
 def api_questions(app: WebServer, _args: tuple, _query: dict) -> Reply:
@@ -91,11 +91,7 @@ def api_evidence(app: WebServer, args: tuple, query: dict) -> Reply:
 
 
 def api_status(app: WebServer, _args: tuple, _query: dict) -> Reply:
-    from questlog.report import status_report
-
-    report = status_report(app.settings, app.ledger)
-    report["broker"] = mask_password(report.get("broker"))
-    return _json(report)
+    return _json(status_report(app.settings, app.ledger))
 
 
 def healthz(app: WebServer, _args: tuple, _query: dict) -> Reply:
@@ -129,18 +125,6 @@ def evidence_json(e: EvidenceView) -> dict:
             "score": e.score, "scores": e.scores, "stance": e.stance, "rationale": e.rationale,
             "passage": e.passage, "retrieval": e.retrieval, "model": e.model,
             "found_at": as_utc(e.found_at).isoformat(), "verdict": e.verdict}
-
-
-def mask_password(url: str | None) -> str | None:
-    """'redis://:secret@host/0' -> 'redis://:***@host/0'; anything else unchanged."""
-    if not url:
-        return url
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    userinfo, _, host = parts.netloc.rpartition("@")
-    user = userinfo.split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def _questions_with_counts(ledger: Ledger) -> list[tuple]:
@@ -207,7 +191,9 @@ def _error(status: int, message: str, api: bool) -> Reply:
 class Handler(BaseHTTPRequestHandler):
     server: WebServer
     server_version = "questlog-web"
-    sys_version = ""
+
+    def version_string(self) -> str:
+        return self.server_version  # not the Python version
 
     def do_GET(self) -> None:
         self._send(self._route(), head=False)

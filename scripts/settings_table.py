@@ -1,6 +1,9 @@
-"""Print every setting as a Markdown table row (the README's settings table is this output)."""
+"""Every setting as a Markdown table: printed, or written into the README (`--write`)."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 from pydantic import BaseModel
 
@@ -21,7 +24,24 @@ def rows(model: type[BaseModel] = Settings, prefix: str = "") -> list[tuple[str,
     return out
 
 
+def table() -> str:
+    lines = ["| variable | default | meaning |", "|---|---|---|"]
+    lines += [f"| `{env}` | `{default}` | {desc} |" for env, default, desc in rows()]
+    return "\n".join(lines)
+
+
+def write_readme(path: Path = Path(__file__).resolve().parents[1] / "README.md") -> None:
+    """Replace the table between the settings markers in the README."""
+    text = path.read_text()
+    head, rest = text.split(START, 1)
+    _, tail = rest.split(END, 1)
+    path.write_text(f"{head}{START}\n{table()}\n{END}{tail}")
+
+
+START, END = "<!-- settings:start -->", "<!-- settings:end -->"
+
 if __name__ == "__main__":
-    print("| variable | default | meaning |\n|---|---|---|")
-    for env, default, desc in rows():
-        print(f"| `{env}` | `{default}` | {desc} |")
+    if "--write" in sys.argv:
+        write_readme()
+    else:
+        print(table())

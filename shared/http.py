@@ -4,7 +4,8 @@
 `TransientError` / `PermanentError`:
 
     timeout, connection error, 5xx, 429   -> retried here (Retry-After honoured), then TransientError
-    other 4xx                              -> PermanentError at once (the body's first line in the message)
+    404                                    -> NotFound (a PermanentError)
+    other 4xx                              -> PermanentError at once (the body, markup stripped, in the message)
     body larger than max_bytes             -> PermanentError (the source sent something we will not parse)
 
 Retries live in this layer only; callers never loop on top of it.
@@ -22,7 +23,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from shared.errors import PermanentError, TransientError
+from shared.errors import NotFound, PermanentError, TransientError
 
 
 class RateLimiter(Protocol):
@@ -101,6 +102,14 @@ class PoliteClient:
         self.sleep = sleep
 
     def get(self, url: str, params: dict | None = None, headers: dict | None = None) -> httpx.Response:
+        return self.request("GET", url, params=params, headers=headers)
+
+    def post(self, url: str, json: object, params: dict | None = None, headers: dict | None = None
+             ) -> httpx.Response:
+        return self.request("POST", url, params=params, headers=headers, json=json)
+
+    def request(self, method: str, url: str, params: dict | None = None, headers: dict | None = None,
+                json: object = None) -> httpx.Response:
         host = urlsplit(str(self.client.base_url.join(url))).netloc or "default"
         last: TransientError | None = None
         for attempt in range(self.max_attempts):
@@ -110,7 +119,7 @@ class PoliteClient:
                 self.sleep(min(wait, self.backoff_cap_s))
             self.limiter.wait(host, self.interval_s)
             try:
-                response = self._fetch(url, params, headers)
+                response = self._fetch(method, url, params, headers, json)
             except TransientError as err:
                 last = err
                 continue
@@ -118,9 +127,10 @@ class PoliteClient:
         raise TransientError(f"{host}: gave up after {self.max_attempts} attempts: {last}",
                              retry_after=last.retry_after if last else None)
 
-    def _fetch(self, url: str, params: dict | None, headers: dict | None) -> httpx.Response:
+    def _fetch(self, method: str, url: str, params: dict | None, headers: dict | None,
+               json: object) -> httpx.Response:
         try:
-            with self.client.stream("GET", url, params=params, headers=headers) as r:
+            with self.client.stream(method, url, params=params, headers=headers, json=json) as r:
                 declared = int(r.headers.get("content-length") or 0)
                 if declared > self.max_bytes:
                     raise PermanentError(f"{r.url}: response of {declared} bytes is over the {self.max_bytes} cap")
@@ -140,6 +150,8 @@ class PoliteClient:
         if status == 429 or status >= 500:
             raise TransientError(f"{response.url}: HTTP {status}",
                                  retry_after=retry_after_seconds(response.headers.get("retry-after")))
+        if status == 404:
+            raise NotFound(f"{response.url}: HTTP 404: {body_summary(response.text)}")
         if status >= 400:
             raise PermanentError(f"{response.url}: HTTP {status}: {body_summary(response.text)}")
         return response

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 import uuid
 
 NAMESPACE = uuid.UUID("6f1d3c2e-8a4b-5c6d-9e7f-0a1b2c3d4e5f")
@@ -68,5 +69,6 @@ def question_point_id(question_id: int) -> str:
 
 
 def normalize_text(text: str) -> str:
-    """Lower-case, alphanumerics only, single spaces: for duplicate detection."""
-    return " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+    """Lower-case, accents folded, alphanumerics only, single spaces: for duplicate detection."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return " ".join(re.findall(r"[a-z0-9]+", folded.lower()))

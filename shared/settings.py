@@ -13,6 +13,12 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.sources.arxiv_oai import ArxivOaiSettings
+from shared.sources.crossref import CrossrefSettings
+from shared.sources.openalex import OpenAlexSettings
+from shared.sources.semanticscholar import SemanticScholarSettings
+from shared.stance.base import LLMSettings, StanceSettings
+
 PACKAGED_MINILM = "packaged:all-MiniLM-L6-v2"
 
 
@@ -125,11 +131,17 @@ class Settings(BaseSettings):
     vectors: VectorSettings = Field(default_factory=VectorSettings)
     embed: EmbedSettings = Field(default_factory=EmbedSettings)
     arxiv: ArxivSettings = Field(default_factory=ArxivSettings)
+    arxiv_oai: ArxivOaiSettings = Field(default_factory=ArxivOaiSettings)
+    semanticscholar: SemanticScholarSettings = Field(default_factory=SemanticScholarSettings)
+    openalex: OpenAlexSettings = Field(default_factory=OpenAlexSettings)
+    crossref: CrossrefSettings = Field(default_factory=CrossrefSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     link: LinkSettings = Field(default_factory=LinkSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     flower: FlowerSettings = Field(default_factory=FlowerSettings)
     tasks: TaskSettings = Field(default_factory=TaskSettings)
+    stance: StanceSettings = Field(default_factory=StanceSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
 
     @property
     def ledger_url(self) -> str:

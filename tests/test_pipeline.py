@@ -125,3 +125,43 @@ def test_an_invalid_message_is_dead_lettered_not_dropped(stack, crawled):
     drain(stack)
     assert any(d.task == "questlog.reader.read" and "invalid message" in d.error
                for d in stack.ledger.dead_letters())
+
+
+def _children(pid: int) -> list[int]:
+    import os
+
+    kids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(entry))
+            except (OSError, ValueError):
+                continue
+    return kids
+
+
+def test_a_worker_killed_mid_task_loses_nothing_and_duplicates_nothing(stack, crawled):
+    import os
+    import signal
+    import time
+
+    embed = next(c for c in stack.children if c.name == "embed")
+    stack.pipe.send([CrawlRequested(feed="category:cs.CL", requested_at=NOW)])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and stack.pipe.depths()["embed"] == 0:
+        time.sleep(0.05)
+    time.sleep(1.0)  # the pool process is now encoding a batch
+    victims = _children(embed.proc.pid)
+    assert victims, "the embed worker has no pool process"
+    os.kill(victims[0], signal.SIGKILL)
+    drain(stack)
+    counts = stack.ledger.counts()
+    assert counts["passages_indexed"] == counts["passages"] == counts["papers"]
+    assert stack.ledger.papers_without_passages() == []
+    assert not [d for d in stack.ledger.dead_letters() if d.task.startswith("questlog.embed")]
+    before = snapshot_of(stack.ledger)
+    stack.pipe.send([CrawlRequested(feed="category:cs.CL", requested_at=datetime.now(timezone.utc))])
+    drain(stack)
+    assert snapshot_of(stack.ledger) == before

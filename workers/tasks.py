@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from datetime import datetime, timezone
 
 import redis
@@ -69,6 +70,33 @@ def send(app: Celery, messages: list[Message]) -> None:
         app.send_task(TASK_FOR[type(msg)], args=[msg.model_dump(mode="json")])
 
 
+TWIN_WAITS = 200
+CLAIM_TTL_S = 900
+
+
+def take_claim(client, key: str) -> bool:
+    """Claim a message for this process. A claim whose holder died on this host (a killed pool
+    process never releases it) is taken over at once; elsewhere it expires after CLAIM_TTL_S."""
+    me = f"{socket.gethostname()}:{os.getpid()}"
+    if client.set(key, me, nx=True, ex=CLAIM_TTL_S):
+        return True
+    holder = (client.get(key) or b"").decode()
+    host, _, pid = holder.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
+        return bool(client.set(key, me, xx=True, ex=CLAIM_TTL_S))
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def run_step(task: Task, msg_cls: type[Message], payload: dict, agent) -> str:
     """The one shape of every task. Returns a short outcome for Flower."""
     app = task.app
@@ -80,8 +108,12 @@ def run_step(task: Task, msg_cls: type[Message], payload: dict, agent) -> str:
         deps.ledger.dead_letter(name, f"invalid:{hash(str(payload))}", payload, f"invalid message: {err}", 1)
         return "dead-letter: invalid message"
     claim = f"questlog:claim:{name}:{msg.dedup_key}"
-    if not deps.redis.set(claim, os.getpid(), nx=True, ex=900):
-        raise task.retry(countdown=5 + backoff_delay(0, 2, 5), max_retries=None)  # a twin is running now
+    if not take_claim(deps.redis, claim):
+        if task.request.retries >= TWIN_WAITS:
+            deps.ledger.dead_letter(name, msg.dedup_key, payload, "a twin of this message held its claim too long",
+                                    task.request.retries + 1)
+            return "dead-letter: claim held"
+        raise task.retry(countdown=2 + backoff_delay(0, 2, 5))  # a twin is running this message now
     try:
         out = agent(msg, deps)
     except PermanentError as err:
@@ -100,7 +132,7 @@ def run_step(task: Task, msg_cls: type[Message], payload: dict, agent) -> str:
         wait = getattr(err, "retry_after", None) or backoff_delay(task.request.retries, settings.retry_base_s,
                                                                    settings.retry_max_s)
         log.warning("%s will retry %s in %.1fs: %s", name, msg.dedup_key, wait, err)
-        raise task.retry(countdown=wait, max_retries=None, exc=err) from err
+        raise task.retry(countdown=wait, exc=err) from err
     finally:
         deps.redis.delete(claim)
     send(app, out)
@@ -116,7 +148,7 @@ def register(app: Celery) -> None:
     from agents.summarizer import graph as summarizer
 
     def step(name: str, msg_cls: type[Message], agent):
-        @app.task(name=name, bind=True)
+        @app.task(name=name, bind=True, max_retries=None)  # run_step caps retries and dead-letters
         def _task(self, payload: dict) -> str:
             return run_step(self, msg_cls, payload, agent)
 

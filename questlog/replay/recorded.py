@@ -42,6 +42,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 from dataclasses import dataclass, replace
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -87,6 +88,7 @@ class RecordedAPIs:
         self.prefer = prefer
         self.recordings: list[Recording] = []
         self._served: dict[tuple, int] = {}
+        self._lock = threading.Lock()  # the server answers on several threads
         self._hostile: list[_Hostile] = []
         for index in INDEXES:
             folder = self.samples / index
@@ -143,8 +145,9 @@ class RecordedAPIs:
             return Reply(404, f"no recording for {req.method} {host}{req.path}?{req.query}".encode(), "text/plain")
         best.sort(key=lambda r: not any(r.file.name.startswith(p) for p in self.prefer))
         key = (host, req.method, _norm_path(req.path), tuple(sorted((k, tuple(v)) for k, v in req.query.items())))
-        n = self._served.get(key, 0)
-        self._served[key] = n + 1
+        with self._lock:
+            n = self._served.get(key, 0)
+            self._served[key] = n + 1
         return best[min(n, len(best) - 1)].reply()
 
     def _score(self, rec: Recording, host: str, req: Request) -> tuple[int, int] | None:
@@ -307,11 +310,13 @@ class _Hostile:
     def __init__(self, server: ReplayServer) -> None:
         self.server = server
         self.seen: set[tuple] = set()
+        self._lock = threading.Lock()
 
     def _first(self, req: Request) -> bool:
         key = (req.method, req.path, tuple(sorted((k, tuple(v)) for k, v in req.query.items())))
-        first = key not in self.seen
-        self.seen.add(key)
+        with self._lock:
+            first = key not in self.seen
+            self.seen.add(key)
         return first
 
     def flaky429(self, req: Request) -> Reply:

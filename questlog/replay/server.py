@@ -70,7 +70,11 @@ class ReplayServer:
 
             do_GET = do_POST = _serve
 
-        self.httpd = ThreadingHTTPServer((host, port), _Handler)
+        class _Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address) -> None:
+                pass  # a client hanging up mid-reply (the hostile-response tests do) is not news
+
+        self.httpd = _Server((host, port), _Handler)
         self.httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -94,7 +98,8 @@ class ReplayServer:
         return Reply(404, b"no such route", "text/plain")
 
     def start(self) -> "ReplayServer":
-        self._thread = threading.Thread(target=self.httpd.serve_forever, name="replay-server", daemon=True)
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                        name="replay-server", daemon=True)
         self._thread.start()
         return self
 

@@ -142,7 +142,9 @@ def _upsert_paper(s: Session, rec: PaperRecord) -> PaperUpsert:
     status: Literal["new", "updated", "unchanged"]
     if not rows:
         pid = make_paper_id(keys[0])
-        row = s.get(PaperRow, pid)  # only if its key was taken by a conflicting paper since
+        if s.get(PaperRow, pid) is not None:  # that key names a paper this record conflicts with
+            pid = make_paper_id(f"{keys[0]}|{rec.source}:{rec.source_id}")
+        row = s.get(PaperRow, pid)
         if row is None:
             row = PaperRow(id=pid, canonical_id=keys[0], version=rec.arxiv_version, title=rec.title,
                            authors=list(rec.authors), abstract=rec.abstract, published=rec.published,
@@ -155,7 +157,9 @@ def _upsert_paper(s: Session, rec: PaperRecord) -> PaperUpsert:
             status = _merge_into(row, rec)
     else:
         row = min(rows, key=lambda r: (_utc(r.first_seen_at), r.id))
-        pass
+        for other in rows:
+            if other is not row:
+                _absorb(s, row, other)
         status = _merge_into(row, rec)
         if len(rows) > 1:
             status = "updated"

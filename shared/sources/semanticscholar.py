@@ -63,23 +63,6 @@ class SemanticScholarSettings(BaseModel):
         "recent", description="Pool a single-paper recommendation draws from: recent papers, or all of CS.")
 
 
-class _PostAsGet:
-    """Lets PoliteClient's one retry loop send a POST: it streams 'GET', this sends the JSON body as a POST.
-
-    A stopgap until PoliteClient has a post(); the limits, retries and size cap are PoliteClient's.
-    """
-
-    def __init__(self, client: httpx.Client, body: object) -> None:
-        self._client, self._body = client, body
-
-    @property
-    def base_url(self) -> httpx.URL:
-        return self._client.base_url
-
-    def stream(self, method: str, url: str, **kwargs):
-        return self._client.stream("POST", url, json=self._body, **kwargs)
-
-
 class SemanticScholarSource(Source):
     name = NAME
 
@@ -223,8 +206,8 @@ class SemanticScholarSource(Source):
         return _decode(response)
 
     def _post(self, path: str, params: dict, body: object) -> tuple:
-        http = PoliteClient(_PostAsGet(self.client, body), **self._http_args)
-        response = http.get(self.settings.base_url.rstrip("/") + path, params=params, headers=self.headers)
+        response = self.http.post(self.settings.base_url.rstrip("/") + path, json=body, params=params,
+                                  headers=self.headers)
         return _decode(response)
 
     def close(self) -> None:
