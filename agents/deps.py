@@ -44,6 +44,8 @@ class Deps:
 
     @cached_property
     def blobs(self) -> VectorBlobs:
+        if "blobs" in self.overrides:
+            return self.overrides["blobs"]
         if self.redis is None:
             raise RuntimeError("vector blobs need Redis")
         return VectorBlobs(self.redis)

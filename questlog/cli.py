@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from questlog.cli_eval import eval_app, train_app
 from shared.errors import NotFound, PermanentError
 from shared.ledger import Ledger
 from shared.messages import CrawlRequested, EmbedRequested
@@ -29,8 +30,10 @@ app = typer.Typer(help="questlog: question-driven literature watch.", no_args_is
                   pretty_exceptions_enable=False)
 bench_app = typer.Typer(help="Benchmarks (print JSON).")
 app.add_typer(bench_app, name="bench")
-out = Console()
-err = Console(stderr=True)
+app.add_typer(eval_app, name="eval")
+app.add_typer(train_app, name="train")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def settings() -> Settings:

@@ -19,6 +19,7 @@ from agents.linker.retrieval import Candidate, retrieve
 from shared.ids import question_point_id
 from shared.ledger import EvidenceDraft
 from shared.messages import LinkRequested, Message
+from shared.stance import sentences_of
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +88,7 @@ def judge_stance(state: LinkState, config: RunnableConfig) -> dict:
         passages = {p.id: p for p in deps.ledger.passages([c.passage_id for c in job["candidates"]])}
         judgements = [None] * len(job["candidates"])
         if judge is not None:
-            from shared.stance import split_into_sentences
-
-            pairs = [(job["text"], split_into_sentences(passages[c.passage_id].text)) for c in job["candidates"]]
+            pairs = [(job["text"], sentences_of(passages[c.passage_id].text)) for c in job["candidates"]]
             judgements = judge.judge_many(pairs)
         primary = job["models"][0]
         for cand, verdict in zip(job["candidates"], judgements, strict=True):
@@ -97,7 +96,7 @@ def judge_stance(state: LinkState, config: RunnableConfig) -> dict:
             scores = dict(cand.scores)
             stance, stance_score, rationale, sentences = "neutral", None, "", []
             if verdict is not None:
-                sents = split_into_sentences(passage.text)
+                sents = sentences_of(passage.text)
                 stance, stance_score, sentences = verdict.stance, verdict.score, list(verdict.rationale)
                 rationale = " ".join(sents[i] for i in sentences if i < len(sents))
                 scores["stance"] = round(verdict.score, 6)

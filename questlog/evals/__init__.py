@@ -1,0 +1,1 @@
+"""Evaluation commands: retrieval on BEIR folders, stance and rationale on evidence JSONL."""
