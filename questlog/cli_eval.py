@@ -44,13 +44,15 @@ def _fail(message: str) -> None:
 
 @eval_app.command("retrieval")
 def eval_retrieval(folder: Path, as_json: bool = typer.Option(False, "--json"),
-                   split: str = typer.Option("test", help="Which qrels/<split>.tsv to score.")) -> None:
+                   split: str = typer.Option("test", help="Which qrels/<split>.tsv to score."),
+                   keep_data: Path = typer.Option(None, help="Keep the ingested corpus in this data directory.")
+                   ) -> None:
     """nDCG@10, recall@10 and recall@100 of the production retrieval on a BEIR-layout folder."""
     from questlog.evals.retrieval import evaluate
 
     try:
         with Bar() as bar:
-            result = evaluate(folder, progress=bar, split=split)
+            result = evaluate(folder, progress=bar, split=split, keep=keep_data)
     except PermanentError as e:
         _fail(str(e))
     if as_json:

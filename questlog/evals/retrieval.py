@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -137,7 +138,9 @@ def configurations(models: list[str]) -> list[tuple[str, list[str], bool]]:
     return [default, *[(f"dense:{m}", [m], False) for m in models], ("bm25", [], True)]
 
 
-def evaluate(folder: Path, settings=None, progress: Progress | None = None, split: str = "test") -> dict:
+def evaluate(folder: Path, settings=None, progress: Progress | None = None, split: str = "test",
+             keep: Path | None = None) -> dict:
+    """Metrics of every configuration. The throwaway data directory is removed unless `keep` names one."""
     from agents.deps import Deps
     from agents.linker.retrieval import retrieve
     from shared.ledger import Ledger
@@ -148,7 +151,8 @@ def evaluate(folder: Path, settings=None, progress: Progress | None = None, spli
     if not queries:
         raise PermanentError(f"{folder}: no query has a relevant document in qrels/{split}.tsv")
     base = settings or Settings()
-    work = Path(tempfile.mkdtemp(prefix="questlog-eval-"))
+    work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="questlog-eval-"))
+    work.mkdir(parents=True, exist_ok=True)
     settings = base.model_copy(update={"data_dir": work, "ledger": base.ledger.model_copy(update={"url": None}),
                                        "vectors": base.vectors.model_copy(update={"url": None})})
     deps = Deps(settings=settings, ledger=Ledger(settings.ledger_url), overrides={"blobs": MemoryBlobs()})
@@ -173,6 +177,8 @@ def evaluate(folder: Path, settings=None, progress: Progress | None = None, spli
                 progress(f"retrieve {name}", len(queries), len(queries))
     finally:
         deps.close()
+        if not keep:
+            shutil.rmtree(work, ignore_errors=True)
     names = list(results)
     return {"default": results[names[0]], "components": [results[n] for n in names[1:]],
             "queries": len(queries), "documents": len(corpus)}
