@@ -30,7 +30,7 @@ def status_report(settings: Settings, ledger: Ledger) -> dict:
     if pipe is not None:
         broker = mask_password(pipe.app.conf.broker_url)
         try:
-            queues, workers = pipe.depths(), pipe.workers(timeout_s=0.5)
+            queues, workers = pipe.depths(), pipe.workers(timeout_s=1.0)
         except Exception as e:  # the broker went away between resolve and use
             queues = {"error": str(e)}
         finally:

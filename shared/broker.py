@@ -17,7 +17,7 @@ import redis
 from shared.settings import Settings
 
 
-def answers(url: str, timeout_s: float = 0.5) -> bool:
+def answers(url: str, timeout_s: float = 2.0) -> bool:
     try:
         client = redis.Redis.from_url(to_redis_py(url), socket_connect_timeout=timeout_s, socket_timeout=timeout_s)
         return bool(client.ping())

@@ -57,7 +57,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def version(self) -> str:
-        return f"{self.spec.source}@{self.spec.max_seq_length}"
+        return self.spec.version
 
     def load(self):
         with self._lock:

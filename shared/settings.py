@@ -13,6 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.expansion import ExpansionSettings
 from shared.sources.arxiv_oai import ArxivOaiSettings
 from shared.sources.crossref import CrossrefSettings
 from shared.sources.openalex import OpenAlexSettings
@@ -55,6 +56,11 @@ class ModelSpec(BaseModel):
     )
     dim: int = Field(384, description="Embedding size.")
     max_seq_length: int = Field(256, description="Tokens per passage the model reads.")
+
+    @property
+    def version(self) -> str:
+        """What evidence records as the model's version: its source and how much of a passage it reads."""
+        return f"{self.source}@{self.max_seq_length}"
 
 
 class EmbedSettings(BaseModel):
@@ -135,6 +141,7 @@ class Settings(BaseSettings):
     semanticscholar: SemanticScholarSettings = Field(default_factory=SemanticScholarSettings)
     openalex: OpenAlexSettings = Field(default_factory=OpenAlexSettings)
     crossref: CrossrefSettings = Field(default_factory=CrossrefSettings)
+    expansion: ExpansionSettings = Field(default_factory=ExpansionSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     link: LinkSettings = Field(default_factory=LinkSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)

@@ -121,3 +121,26 @@ def drain(stack, timeout_s: float = 600) -> None:
         assert not dead, f"{dead[0].name} died; log: {dead[0].log.read_text()[-3000:]}"
 
     assert stack.pipe.wait_idle(timeout_s=timeout_s, progress=check), "pipeline did not drain"
+
+
+SAMPLES = SHARED / "api_samples"
+
+
+@pytest.fixture(scope="module")
+def replay():
+    """The real recorded scholarly-API responses, served on 127.0.0.1 (one server per test module)."""
+    from questlog.replay.recorded import RecordedAPIs
+
+    recorded = RecordedAPIs(SAMPLES)
+    with ReplayServer() as server:
+        recorded.mount(server)
+        yield recorded, server
+
+
+@pytest.fixture
+def server(replay):
+    """The module's replay server, its served-response state and request log reset for each test."""
+    recorded, server = replay
+    recorded.reset()
+    server.requests.clear()
+    return server

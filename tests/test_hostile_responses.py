@@ -4,13 +4,9 @@ or skips the one bad record and goes on with the page."""
 from __future__ import annotations
 
 import logging
-import sys
-from pathlib import Path
 
 import pytest
 
-from questlog.replay.recorded import RecordedAPIs
-from questlog.replay.server import ReplayServer
 from shared.errors import PermanentError
 from shared.http import LocalRateLimiter
 from shared.sources.arxiv_oai import ArxivOaiSettings, ArxivOaiSource
@@ -19,7 +15,6 @@ from shared.sources.crossref import CrossrefSettings, CrossrefSource
 from shared.sources.openalex import OpenAlexSettings, OpenAlexSource
 from shared.sources.semanticscholar import SemanticScholarSettings, SemanticScholarSource
 
-SAMPLES = Path(__file__).parents[2] / "shared" / "data" / "api_samples"
 
 # name -> (settings, source class, host path, a feed and cursor with a recorded first page)
 SOURCES = {
@@ -34,28 +29,6 @@ SOURCES = {
 }
 
 
-@pytest.fixture(scope="module")
-def replay():
-    recorded = RecordedAPIs(SAMPLES)
-    with ReplayServer() as server:
-        recorded.mount(server)
-        report = server.httpd.handle_error
-
-        def quiet_when_the_client_hung_up(request, client_address) -> None:
-            # a source that refuses the 50 MB body closes the connection while the server still writes
-            if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-                report(request, client_address)
-
-        server.httpd.handle_error = quiet_when_the_client_hung_up
-        yield recorded, server
-
-
-@pytest.fixture
-def server(replay):
-    recorded, server = replay
-    recorded.reset()
-    server.requests.clear()
-    return server
 
 
 @pytest.fixture

@@ -3,36 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
-from questlog.replay.recorded import RecordedAPIs
-from questlog.replay.server import Reply, ReplayServer
+from questlog.replay.server import Reply
 from shared.errors import NotFound, PermanentError
 from shared.http import LocalRateLimiter
 from shared.sources.arxiv_oai import ArxivOaiSettings, ArxivOaiSource, oai_set, split_authors
 from shared.sources.base import Feed
 
-SAMPLES = Path(__file__).parents[2] / "shared" / "data" / "api_samples"
+from tests.conftest import SAMPLES
 OAI_FILES = SAMPLES / "arxiv_oaipmh"
 START = {"from": "2014-10-01"}
 
 
-@pytest.fixture(scope="module")
-def replay():
-    recorded = RecordedAPIs(SAMPLES)
-    with ReplayServer() as server:
-        recorded.mount(server)
-        yield recorded, server
-
-
-@pytest.fixture
-def server(replay):
-    recorded, server = replay
-    recorded.reset()
-    server.requests.clear()
-    return server
 
 
 @pytest.fixture

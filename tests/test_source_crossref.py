@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timezone
 from itertools import islice
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,7 @@ from shared.http import LocalRateLimiter
 from shared.sources.base import Feed
 from shared.sources.crossref import CrossrefSettings, CrossrefSource, _published, strip_jats
 
-SAMPLES = Path(__file__).parents[2] / "shared" / "data" / "api_samples"
+from tests.conftest import SAMPLES
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +26,6 @@ def replay():
         recorded.mount(server)
         yield recorded, server
 
-
-@pytest.fixture
-def server(replay):
-    recorded, server = replay
-    recorded.reset()
-    server.requests.clear()
-    return server
 
 
 @pytest.fixture

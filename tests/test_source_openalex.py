@@ -7,34 +7,16 @@ small fake over the recorded Work objects (see questlog/replay/recorded.py).
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
-from questlog.replay.recorded import RecordedAPIs
-from questlog.replay.server import ReplayServer
 from shared.errors import NotFound, PermanentError, TransientError
 from shared.http import LocalRateLimiter
 from shared.sources.base import Feed
 from shared.sources.openalex import OpenAlexSettings, OpenAlexSource, rebuild_abstract
 
-SAMPLES = Path(__file__).parents[2] / "shared" / "data" / "api_samples"
 
 
-@pytest.fixture(scope="module")
-def replay():
-    recorded = RecordedAPIs(SAMPLES)
-    with ReplayServer() as server:
-        recorded.mount(server)
-        yield recorded, server
-
-
-@pytest.fixture
-def server(replay):
-    recorded, server = replay
-    recorded.reset()
-    server.requests.clear()
-    return server
 
 
 @pytest.fixture

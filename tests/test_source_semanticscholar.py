@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
-from questlog.replay.recorded import RecordedAPIs
-from questlog.replay.server import Reply, ReplayServer
+from questlog.replay.server import Reply
 from shared.errors import NotFound, PermanentError, TransientError
 from shared.http import LocalRateLimiter
 from shared.sources.base import Feed
 from shared.sources.semanticscholar import SemanticScholarSettings, SemanticScholarSource
 
-SAMPLES = Path(__file__).parents[2] / "shared" / "data" / "api_samples"
 
 
-@pytest.fixture(scope="module")
-def replay():
-    recorded = RecordedAPIs(SAMPLES)
-    with ReplayServer() as server:
-        recorded.mount(server)
-        yield recorded, server
-
-
-@pytest.fixture
-def server(replay):
-    recorded, server = replay
-    recorded.reset()
-    server.requests.clear()
-    return server
 
 
 @pytest.fixture

@@ -109,8 +109,7 @@ def judge_stance(state: LinkState, config: RunnableConfig) -> dict:
 
 
 def _model_version(deps: Deps, name: str) -> str:
-    spec = next(m for m in deps.settings.embed.models if m.name == name)
-    return f"{spec.source}@{spec.max_seq_length}"
+    return next(m for m in deps.settings.embed.models if m.name == name).version
 
 
 def record_links(state: LinkState, config: RunnableConfig) -> dict:
