@@ -23,7 +23,7 @@ from rich.table import Table
 from questlog.cli_eval import eval_app, train_app
 from shared.errors import NotFound, PermanentError
 from shared.ledger import Ledger
-from shared.messages import CrawlRequested, EmbedRequested
+from shared.messages import EmbedRequested
 from shared.settings import Settings
 
 app = typer.Typer(help="questlog: question-driven literature watch.", no_args_is_help=True,
@@ -82,8 +82,11 @@ def ask(text: str, model: list[str] = typer.Option(None, "--model", help="Dense 
         fail(str(e))
     pipe = pipeline_or_none(s)
     if pipe is not None:
+        from agents.scout.plan import question_crawls
+        from shared.sources.registry import enabled_names
+
         pipe.send([EmbedRequested(target="question", ids=(str(q.id),)),
-                   CrawlRequested(source="arxiv", feed=f"question:{q.id}", requested_at=datetime.now(timezone.utc))])
+                   *question_crawls(s, enabled_names(s), q.id, datetime.now(timezone.utc))])
         note = "queued for search and backfill"
     else:
         note = "stored; it is searched when the stack runs (questlog up)"
@@ -280,6 +283,18 @@ def bench_ingest(papers: int = typer.Option(300, "--papers"), as_json: bool = ty
     from questlog.bench import bench_ingest as run
 
     print(json.dumps(run(papers, progress=lambda m: err.print(m))))
+
+
+@app.command()
+def sources(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Each scholarly source: enabled, state, last success, last error, papers found."""
+    from questlog.sources_report import print_sources, sources_report
+
+    rows = sources_report(settings(), ledger())
+    if as_json:
+        print(json.dumps(rows, indent=2, default=str))
+        return
+    print_sources(out, rows)
 
 
 if __name__ == "__main__":

@@ -1,22 +1,26 @@
 """`questlog demo`: the real distributed pipeline, offline, against a replayed arXiv snapshot.
 
 A loopback server replays the shipped snapshot (real arXiv cs.* papers, CC0
-metadata) in the arXiv API's Atom format, one listing day at a time. Real Redis,
-real worker processes and beat run the pipeline; the demo asks three questions,
-crawls day by day, then prints each question's evidence and digest. Its data
-lives in its own directory; a second run resumes and duplicates nothing.
+metadata) through two of arXiv's interfaces, one listing day at a time: the
+categories are harvested through OAI-PMH (arXivRaw records, resumption tokens)
+and the questions are searched through the Atom API; a paper both find is one
+paper. Real Redis, real worker processes and beat run the pipeline; the demo asks
+three questions, crawls day by day, then prints each question's evidence and
+digest. Its data lives in its own directory; a second run resumes and duplicates
+nothing.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import time
+from datetime import date, datetime, timezone
 from pathlib import Path
 
 from rich.console import Console
 
 from questlog.replay.arxiv import ArxivReplay, listing_days, load_snapshot
+from questlog.replay.oai import OaiReplay
 from questlog.replay.server import ReplayServer
 
 QUESTIONS = (
@@ -27,12 +31,19 @@ QUESTIONS = (
 CATEGORIES = ["cs.CL", "cs.IR", "cs.LG"]
 
 
-def demo_env(data_dir: Path, replay_url: str) -> dict[str, str]:
+def demo_env(data_dir: Path, replay_url: str, first_day: date) -> dict[str, str]:
     return {
         "QUESTLOG_DATA_DIR": str(data_dir.resolve()),
         "QUESTLOG_ARXIV__BASE_URL": f"{replay_url}/api/query",
         "QUESTLOG_ARXIV__MIN_INTERVAL_S": "0",  # our own loopback replay; real arXiv keeps 3 s
-        "QUESTLOG_ARXIV__CATEGORIES": json.dumps(CATEGORIES),
+        "QUESTLOG_ARXIV__CATEGORIES": "[]",  # the Atom API serves the searches; OAI-PMH the categories
+        "QUESTLOG_ARXIV_OAI__BASE_URL": f"{replay_url}/oai",
+        "QUESTLOG_ARXIV_OAI__MIN_INTERVAL_S": "0",
+        # the snapshot's days lie in the past: the first harvest reaches back to them
+        "QUESTLOG_ARXIV_OAI__LOOKBACK_DAYS": str((datetime.now(timezone.utc).date() - first_day).days + 1),
+        "QUESTLOG_SEMANTICSCHOLAR__ENABLED": "false",  # offline: only arXiv is replayed
+        "QUESTLOG_OPENALEX__ENABLED": "false",
+        "QUESTLOG_CROSSREF__ENABLED": "false",
         "QUESTLOG_SCHEDULE__CRAWL_EVERY_S": "86400",  # the demo drives the days itself
         "QUESTLOG_SCHEDULE__DIGEST_EVERY_S": "86400",
         "QUESTLOG_DIGEST__CONSOLE": "false",
@@ -45,7 +56,7 @@ def run_demo(data_dir: Path, days: int, out: Console) -> int:
     from questlog.stack import Stack
     from shared.errors import PermanentError
     from shared.ledger import Ledger
-    from shared.messages import EmbedRequested
+    from shared.messages import CrawlRequested, EmbedRequested
     from shared.settings import Settings
 
     started = time.monotonic()
@@ -55,11 +66,12 @@ def run_demo(data_dir: Path, days: int, out: Console) -> int:
     day_list = listing_days(replay.papers)[:days]
     with ReplayServer() as server:
         server.route("/api/query", replay)
-        env = demo_env(data_dir, server.url)
+        server.route("/oai", OaiReplay(replay))
+        env = demo_env(data_dir, server.url, day_list[0])
         os.environ.update(env)
         settings = Settings()
         ledger = Ledger(settings.ledger_url)
-        out.print(f"[bold]questlog demo[/bold]: data in {data_dir}, arXiv replay at {server.url} "
+        out.print(f"[bold]questlog demo[/bold]: data in {data_dir}, arXiv replay (Atom, OAI-PMH) at {server.url} "
                   f"({len(replay.papers)} papers, listing days {day_list[0]} .. {day_list[-1]})")
         with Stack(settings, flower=False, extra_env=env) as stack:
             out.print(f"stack up: broker {stack.broker_url}, workers io/embed/vector, beat")
@@ -77,7 +89,12 @@ def run_demo(data_dir: Path, days: int, out: Console) -> int:
                 pipe.send([EmbedRequested(target="question", ids=tuple(pending))])
             for day in day_list:
                 replay.today = day
-                out.print(f"[bold]listing day {day}[/bold]: crawling {', '.join(CATEGORIES)} and the questions' searches")
+                out.print(f"[bold]listing day {day}[/bold]: harvesting {', '.join(CATEGORIES)} (OAI-PMH) and "
+                          "the questions' searches (Atom API)")
+                # a harvest is daily and the demo's days pass in minutes: it asks for each day's itself
+                now = datetime.now(timezone.utc)
+                pipe.send([CrawlRequested(source="arxiv_oai", feed=f"category:{c}", requested_at=now)
+                           for c in CATEGORIES])
                 pipe.tick("questlog.scout.tick")
                 _wait(pipe, stack, out)
                 c = ledger.counts()

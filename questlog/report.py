@@ -37,7 +37,8 @@ def status_report(settings: Settings, ledger: Ledger) -> dict:
             pipe.close()
     feeds = [{"feed": c.key, "last_success": c.last_success_at, "last_error": c.last_error or None,
               "last_error_at": c.last_error_at, "papers_found": c.papers_found,
-              "newest": (c.value.get("newest") or [None])[0]} for c in ledger.cursors()]
+              "newest": (c.value.get("newest") or [None])[0]} for c in ledger.cursors()
+             if not c.key.startswith("expansion:")]  # expansion rows remember expanded papers, not feeds
     sources: dict[str, dict] = {}
     for f in feeds:
         src = sources.setdefault(f["feed"].split(":", 1)[0], {"last_success": None, "papers_found": 0})

@@ -53,8 +53,8 @@ class PaperRecord(BaseModel):
         title, the title key is kept; with no title either, a source-scoped key is used.
         """
         keys: list[str] = []
-        if self.extra.get("corpus_id"):  # a document of a local corpus (an eval set) is known by its own id only
-            return [f"corpus:{self.source}:{self.extra['corpus_id']}"]
+        if self.extra.get("local_corpus_id"):  # a document of a local corpus (an eval set) is known by its own id only
+            return [f"corpus:{self.source}:{self.extra['local_corpus_id']}"]
 
         def add(key: str) -> None:
             if key not in keys:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.expansion import ExpansionSettings
+from shared.scouting import ScoutSettings
 from shared.sources.arxiv_oai import ArxivOaiSettings
 from shared.sources.crossref import CrossrefSettings
 from shared.sources.openalex import OpenAlexSettings
@@ -141,6 +142,7 @@ class Settings(BaseSettings):
     semanticscholar: SemanticScholarSettings = Field(default_factory=SemanticScholarSettings)
     openalex: OpenAlexSettings = Field(default_factory=OpenAlexSettings)
     crossref: CrossrefSettings = Field(default_factory=CrossrefSettings)
+    scout: ScoutSettings = Field(default_factory=ScoutSettings)
     expansion: ExpansionSettings = Field(default_factory=ExpansionSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     link: LinkSettings = Field(default_factory=LinkSettings)

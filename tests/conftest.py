@@ -85,6 +85,11 @@ def stack_env(data_dir: Path, broker: str, arxiv_url: str) -> dict[str, str]:
         "QUESTLOG_SCHEDULE__CRAWL_EVERY_S": "86400",
         "QUESTLOG_SCHEDULE__DIGEST_EVERY_S": "86400",
         "QUESTLOG_DIGEST__CONSOLE": "false",
+        # only the arXiv replay runs here: the other sources must never reach real hosts from a test
+        "QUESTLOG_ARXIV_OAI__ENABLED": "false",
+        "QUESTLOG_SEMANTICSCHOLAR__ENABLED": "false",
+        "QUESTLOG_OPENALEX__ENABLED": "false",
+        "QUESTLOG_CROSSREF__ENABLED": "false",
     }
 
 

@@ -1,47 +1,61 @@
-"""The scout's graph: crawl one page of a feed from its cursor.
+"""The scout's graph: crawl one page of a feed, from any source, from its cursor.
 
-    load_cursor -> fetch_page -> store_page -(done?)-> finish
-                                          \\-(more)-> END (the task sends the crawl on for the next page)
+    load_cursor -(fetch)-> fetch_page -> store_page -(done?)-> finish
+              \\-(nothing to ask)-> finish          \\-(more)-> END (the task sends the crawl on for the next page)
+              \\-(duplicate, superseded)-> END
 
 One page per task lets the reader and the embedder start on page 1 while page 2
-is fetched, and keeps each task short. A crawl stops when a page brings
-nothing new, the feed ends, or max_pages is reached.
+is fetched, and keeps each task short. How a crawl stops depends on the source
+(`feeds.py`): at the watermark for arXiv's newest-first Atom feeds, at the end of
+the window for an OAI-PMH harvest, at a page that brings nothing new for the
+other searches; always at the end of the feed or the page/result budget.
 
-The cursor keeps a watermark (the newest (published, id) seen by the last
-finished crawl) and, while a crawl runs, where it has got to; a crawl that
-dies resumes from there, so a restart neither re-fetches the feed nor misses
-the papers below the watermark. Papers whose passages are missing are sent on
+The feed's cursor row (ledger `cursors`, key '<source>:<feed>') keeps, between
+crawls: `newest` (the Atom watermark), `next` (the source cursor the next crawl
+starts from: an OAI `from` day, a search's date window, a harvest's resumption
+token), `last_request` and `finished_at`; while a crawl runs, `resume`: the
+source's own `next_cursor` (opaque here), the page count and the crawl's
+request time. A crawl that dies resumes from there, so a restart neither
+re-fetches the feed nor misses papers; a second delivery of a page already
+taken only passes the crawl on. Papers whose passages are missing are sent on
 to the reader, so a re-run repairs a crash between storing and sending.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import RunnableConfig
 
 from agents.deps import Deps
-from agents.scout.queries import arxiv_query
+from agents.scout.feeds import Crawl, resolve, scout_settings
+from agents.scout.plan import plan
 from shared.errors import PermanentError, TransientError
 from shared.messages import CrawlRequested, Message, PapersFound
 from shared.records import PaperRecord
-from shared.sources.base import Feed, Page
+from shared.sources.base import Page
 
+__all__ = ["GRAPH", "build_graph", "plan", "run"]  # plan: the beat tick calls scout.plan
 log = logging.getLogger(__name__)
 BATCH = 64
 
 
 class ScoutState(TypedDict, total=False):
-    feed: Feed
-    cursor_key: str
+    crawl: Crawl
+    request: str  # the crawl's requested_at: which crawl a page belongs to
+    page: int  # pages of this crawl taken before this task
+    action: Literal["fetch", "nothing", "skip", "forward"]
+    forward_to: int
     cursor: dict
-    pages_done: int
+    start: dict
     seen: int
     top: list | None
+    latest: str | None
     stop: bool
+    cut: dict | None
     paper_ids: list[str]
     new_papers: int
 
@@ -50,72 +64,125 @@ def _deps(config: RunnableConfig) -> Deps:
     return config["configurable"]["deps"]
 
 
-def _pages(config: RunnableConfig) -> dict[str, Iterator[Page]]:
-    return config["configurable"]["pages"]
-
-
 def _mark(rec: PaperRecord) -> list:
     return [rec.published.isoformat() if rec.published else "", rec.source_id]
 
 
+def _day(rec: PaperRecord) -> str | None:
+    when = rec.updated or rec.published
+    return when.date().isoformat() if when else None
+
+
 def load_cursor(state: ScoutState, config: RunnableConfig) -> dict:
-    cursor = _deps(config).ledger.cursor(state["cursor_key"])
-    resume = (cursor.get("resume") or {}) if state["pages_done"] else {}
-    if not state["pages_done"]:  # a new crawl starts from the top, whatever an abandoned one left
-        cursor.pop("resume", None)
-    return {"cursor": cursor, "seen": resume.get("seen", 0), "top": resume.get("top"), "stop": False,
-            "paper_ids": [], "new_papers": 0}
+    crawl, page, request = state["crawl"], state["page"], state["request"]
+    cursor = _deps(config).ledger.cursor(crawl.key)
+    resume = cursor.get("resume") or {}
+    mine = resume.get("request") == request
+    base = {"cursor": cursor, "seen": 0, "top": None, "latest": None, "stop": False, "cut": None, "paper_ids": [],
+            "new_papers": 0}
+    if crawl.feed is None:
+        return {**base, "action": "nothing", "stop": True}
+    if page == 0:
+        if cursor.get("last_request") == request:
+            return {**base, "action": "skip"}  # this very crawl has finished: a second delivery
+        if mine and resume.get("pages", 0) > 0:
+            return {**base, "action": "forward", "forward_to": resume["pages"]}
+        return {**base, "action": "fetch", "start": _start(crawl, cursor)}
+    if not mine or resume.get("pages", 0) < page:
+        log.info("crawl %s page %d: superseded or finished; nothing to do", crawl.key, page)
+        return {**base, "action": "skip"}
+    if resume["pages"] > page:  # a twin took this page already; pass the crawl on in case it could not
+        return {**base, "action": "forward", "forward_to": resume["pages"]}
+    return {**base, "action": "fetch", "start": resume["cursor"], "seen": resume.get("seen", 0),
+            "top": resume.get("top"), "latest": resume.get("latest")}
+
+
+def _start(crawl: Crawl, cursor: dict) -> dict:
+    """Where a new crawl starts: the top, or what the last one left in `next` (OAI day, search window)."""
+    if crawl.policy in ("harvest", "caught_up"):
+        return dict(cursor.get("next") or {})
+    return {}
 
 
 def fetch_page(state: ScoutState, config: RunnableConfig) -> dict:
-    deps = _deps(config)
-    pages = _pages(config)
-    if "it" not in pages:
-        source = deps.sources[config["configurable"]["source"]]
-        start = (state["cursor"].get("resume") or {}).get("start", 0)
-        pages["it"] = iter(source.pages(state["feed"], {"start": start}))
-    page = next(pages["it"], None)
-    pages["page"] = page
-    return {"pages_done": state["pages_done"] + 1}
+    crawl = state["crawl"]
+    source = _deps(config).sources[crawl.source]
+    config["configurable"]["box"]["page"] = next(iter(source.pages(crawl.feed, state["start"])), None)
+    return {}
 
 
 def store_page(state: ScoutState, config: RunnableConfig) -> dict:
-    deps = _deps(config)
-    page: Page | None = _pages(config).get("page")
+    deps, crawl = _deps(config), state["crawl"]
+    page: Page | None = config["configurable"]["box"].get("page")  # not state: a Page is not plain data
     if page is None:
         return {"stop": True}
-    watermark = state["cursor"].get("newest")
-    ids, new, reached_known = list(state["paper_ids"]), state["new_papers"], False
-    top = state.get("top")
+    watermark = state["cursor"].get("newest") if crawl.policy == "watermark" else None
+    ids, new, reached_known = [], 0, False
+    top, latest = state.get("top"), state.get("latest")
     for rec in page.records:
+        if crawl.found_via:
+            rec = rec.model_copy(update={"found_via": crawl.found_via})
         mark = _mark(rec)
         if watermark and mark <= watermark:
             reached_known = True
             continue
         top = max(top, mark) if top else mark
+        latest = max(filter(None, (latest, _day(rec))), default=None)
         result = deps.ledger.upsert_paper(rec)
         new += result.status != "unchanged"
         if result.status == "updated":
             deps.ledger.retire_passages(result.paper_id)
         ids.append(result.paper_id)
     seen = state["seen"] + len(page.records)
-    limit = deps.settings.arxiv.search_results if state["feed"].kind == "search" else None
-    stop = (reached_known or page.next_cursor is None or state["pages_done"] >= deps.settings.arxiv.max_pages
-            or (limit is not None and seen >= limit))
-    cursor = dict(state["cursor"])
+    pages = state["page"] + 1
+    budget = pages >= crawl.max_pages or (crawl.max_results is not None and seen >= crawl.max_results)
+    stop = (page.next_cursor is None or budget or reached_known
+            or (crawl.policy == "caught_up" and bool(page.records) and new == 0))
     if not stop:
-        cursor["resume"] = {"start": page.next_cursor["start"], "top": top, "seen": seen}
-        deps.ledger.save_cursor(state["cursor_key"], cursor, papers_found=0)
-    return {"paper_ids": ids, "new_papers": new, "seen": seen, "top": top, "stop": stop, "cursor": cursor}
+        cursor = dict(state["cursor"])
+        cursor["resume"] = {"cursor": page.next_cursor, "pages": pages, "request": state["request"], "seen": seen,
+                            "top": top, "latest": latest}
+        deps.ledger.save_cursor(crawl.key, cursor, papers_found=new)
+    cut = page.next_cursor if stop and budget and crawl.policy == "harvest" else None
+    return {"paper_ids": ids, "new_papers": new, "seen": seen, "top": top, "latest": latest, "stop": stop,
+            "cut": cut}
 
 
 def finish(state: ScoutState, config: RunnableConfig) -> dict:
-    deps = _deps(config)
-    cursor = {k: v for k, v in state["cursor"].items() if k != "resume"}
-    if state.get("top"):
+    deps, crawl = _deps(config), state["crawl"]
+    cursor = {k: v for k, v in state["cursor"].items() if k not in ("resume", "note")}
+    if crawl.policy == "watermark" and state.get("top"):
         cursor["newest"] = max(cursor.get("newest") or state["top"], state["top"])
-    deps.ledger.save_cursor(state["cursor_key"], cursor, papers_found=state["new_papers"])
+    requested = datetime.fromisoformat(state["request"])
+    if crawl.policy == "harvest":
+        if state.get("cut"):
+            cursor["next"] = state["cut"]  # stopped at the page budget: go on from the token next time
+            log.warning("harvest %s stopped at its page budget; it goes on at the next tick", crawl.key)
+        elif state.get("latest"):
+            # The next harvest starts from the newest day this one saw, never later than today: arXiv
+            # stamps a record with the day it changed, which is on or after its newest version's date,
+            # so nothing changed since is missed, whatever the two clocks say; the overlap is 'unchanged'.
+            cursor["next"] = {"from": min(state["latest"], requested.date().isoformat())}
+        else:
+            cursor["next"] = {k: v for k, v in (cursor.get("next") or {}).items() if k != "token"}
+    elif crawl.policy == "caught_up" and crawl.feed is not None and crawl.feed.kind == "search":
+        window = scout_settings(deps.settings).search_window_days
+        if window:
+            cursor["next"] = {"from_date": (requested - timedelta(days=window)).date().isoformat()}
+    if crawl.feed is not None and crawl.feed.kind == "recommendations":
+        cursor["seeds"] = crawl.feed.value  # asked again only when they change
+    if crawl.note:
+        cursor["note"] = crawl.note
+    cursor["last_request"] = state["request"]
+    cursor["finished_at"] = datetime.now(timezone.utc).isoformat()
+    deps.ledger.save_cursor(crawl.key, cursor, papers_found=state.get("new_papers", 0))
     return {"cursor": cursor}
+
+
+def route_after_load(state: ScoutState) -> Literal["fetch_page", "finish", "__end__"]:
+    if state["action"] == "fetch":
+        return "fetch_page"
+    return "finish" if state["action"] == "nothing" else END
 
 
 def route_after_store(state: ScoutState) -> Literal["finish", "__end__"]:
@@ -129,7 +196,7 @@ def build_graph():
     g.add_node("store_page", store_page)
     g.add_node("finish", finish)
     g.add_edge(START, "load_cursor")
-    g.add_edge("load_cursor", "fetch_page")
+    g.add_conditional_edges("load_cursor", route_after_load)
     g.add_edge("fetch_page", "store_page")
     g.add_conditional_edges("store_page", route_after_store)
     g.add_edge("finish", END)
@@ -139,14 +206,9 @@ def build_graph():
 GRAPH = build_graph()
 
 
-def feed_for(msg: CrawlRequested, deps: Deps) -> Feed:
-    kind, _, value = msg.feed.partition(":")
-    if kind == "category":
-        return Feed(kind="category", value=value)
-    if kind == "question":
-        q = deps.ledger.question(int(value))
-        return Feed(kind="search", value=arxiv_query(q.text), question_id=q.id)
-    raise PermanentError(f"unknown feed {msg.feed!r}; expected 'category:<name>' or 'question:<id>'")
+def request_of(msg: CrawlRequested) -> str:
+    at = msg.requested_at
+    return (at.astimezone(timezone.utc) if at.tzinfo else at).isoformat()
 
 
 def run(msg: CrawlRequested, deps: Deps) -> list[Message]:
@@ -154,36 +216,42 @@ def run(msg: CrawlRequested, deps: Deps) -> list[Message]:
     and the crawl of the next page unless the feed is done.
 
     Raises TransientError / PermanentError from the source after recording the
-    error on the feed's cursor (shown by `questlog status`).
+    error on the feed's cursor (shown by `questlog status` and `questlog sources`);
+    the other feeds, each its own task, go on. Idempotent: a second delivery of a
+    page changes nothing and only passes the crawl on.
     """
-    source = deps.sources.get(msg.source)
-    if source is None:
+    if msg.source not in deps.sources:
         raise PermanentError(f"source {msg.source!r} is not enabled")
-    feed = feed_for(msg, deps)
-    key = f"{msg.source}:{feed.key}"
     try:
-        state = GRAPH.invoke({"feed": feed, "cursor_key": key, "pages_done": msg.page},
-                             config={"configurable": {"deps": deps, "source": msg.source, "pages": {}},
-                                     "recursion_limit": 20})
+        crawl = resolve(msg, deps)
+    except TransientError as err:  # a lookup of the paper's id at the source failed
+        deps.ledger.record_source_error(f"{msg.source}:{msg.feed}", str(err))
+        raise
+    try:
+        state = GRAPH.invoke({"crawl": crawl, "request": request_of(msg), "page": msg.page},
+                             config={"configurable": {"deps": deps, "box": {}}, "recursion_limit": 20})
     except (TransientError, PermanentError) as err:
-        deps.ledger.record_source_error(key, str(err))
+        _forget_dead_token(deps, crawl, err)
+        deps.ledger.record_source_error(crawl.key, str(err))
         raise
     unread = deps.ledger.papers_without_passages(state["paper_ids"])
-    log.info("crawl %s: %d papers seen, %d new or updated, %d to read", key, state["seen"], state["new_papers"],
-             len(unread))
+    if state["action"] == "fetch":
+        log.info("crawl %s page %d: %d papers seen, %d new or updated, %d to read", crawl.key, msg.page,
+                 len(state["paper_ids"]), state["new_papers"], len(unread))
     out: list[Message] = [PapersFound(paper_ids=tuple(unread[i:i + BATCH])) for i in range(0, len(unread), BATCH)]
-    if not state["stop"]:
+    if state["action"] == "forward":
+        out.append(msg.model_copy(update={"page": state["forward_to"]}))
+    elif state["action"] == "fetch" and not state["stop"]:
         out.append(msg.model_copy(update={"page": msg.page + 1}))
     return out
 
 
-def plan(deps: Deps, now) -> list[CrawlRequested]:
-    """The crawls of one beat tick: every firehose category and every open question's search."""
-    msgs = []
-    for name, _source in deps.sources.items():
-        if name == "arxiv":
-            msgs += [CrawlRequested(source=name, feed=f"category:{c}", requested_at=now)
-                     for c in deps.settings.arxiv.categories]
-            msgs += [CrawlRequested(source=name, feed=f"question:{q.id}", requested_at=now)
-                     for q in deps.ledger.questions(status="open")]
-    return msgs
+def _forget_dead_token(deps: Deps, crawl: Crawl, err: Exception) -> None:
+    """An OAI resumption token kept past a page budget expires: start that harvest's window over."""
+    if crawl.policy != "harvest" or "badResumptionToken" not in str(err):
+        return
+    cursor = deps.ledger.cursor(crawl.key)
+    if (cursor.get("next") or {}).get("token"):
+        cursor["next"] = {k: v for k, v in cursor["next"].items() if k != "token"}
+        cursor.pop("resume", None)
+        deps.ledger.save_cursor(crawl.key, cursor)

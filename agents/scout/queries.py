@@ -1,9 +1,17 @@
-"""Search queries built from a question's text.
+"""Search queries built from a question's text, one dialect per source.
 
 Key phrases are runs of content words (stop words and question words split
-them); each phrase of two or three words becomes an exact-phrase clause, and
-the rarest-looking single words (longest) back them up. The clauses are OR-ed:
-recall matters here, the linker decides relevance.
+them); each phrase of two or three words is a candidate, and the rarest-looking
+single words (longest) back them up. Recall matters here, the linker decides
+relevance.
+
+    arxiv                             exact-phrase clauses OR-ed, each phrase with its
+                                      variants (singular/plural, hyphenation):
+                                      all:"language models" OR all:"language model" OR ...
+    semanticscholar, openalex,        plain key phrases as words ("large language models
+    crossref                          scaling"): these engines rank free text and stem
+                                      words themselves, and S2's relevance search takes
+                                      no query syntax at all
 """
 
 from __future__ import annotations
@@ -15,6 +23,13 @@ i if in into is it its itself many may might more most much of on or our over sa
 takes taken than that the their them then there these they this those to under up upon us using via was we
 were what when where whether which while who whom why will with would you your given amount amounts
 one ones kind kinds way ways need needs""".split())
+# first words that English writes joined, hyphenated or apart: pre-training, pretraining, pre training
+PREFIXES = {"pre", "post", "multi", "self", "cross", "non", "co", "semi", "sub", "inter", "intra", "over", "under",
+            "re", "meta", "zero", "few", "single", "long", "low", "high", "fine"}
+_NOT_NOUN = ("ing", "ed", "ly", "ic", "al", "ous", "ive", "ful", "less", "able", "ss", "us", "is")
+_NOT_PLURAL = {"before", "after", "between", "across", "during", "without", "within", "against", "among", "about",
+               "beyond", "toward", "through", "versus", "large", "small", "new", "deep", "data", "text", "research"}
+PLAIN_WORDS = 6
 
 
 def key_phrases(question: str, max_len: int = 3) -> list[str]:
@@ -42,14 +57,87 @@ def key_phrases(question: str, max_len: int = 3) -> list[str]:
     return seen
 
 
-def arxiv_query(question: str, max_clauses: int = 8) -> str:
-    """An arXiv search_query for the question, e.g. 'all:"domain shift" OR all:"rigorous definition"'."""
+def singular(word: str) -> str | None:
+    """'dimensions' -> 'dimension', 'studies' -> 'study', 'boxes' -> 'box'; None when it does not look plural."""
+    if len(word) < 4 or not word.endswith("s") or word.endswith(("ss", "us", "is")):
+        return None
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("xes", "ches", "shes", "sses")):
+        return word[:-2]
+    return word[:-1]
+
+
+def plural(word: str) -> str | None:
+    """'model' -> 'models', 'study' -> 'studies'; None for words that do not look like singular nouns."""
+    if len(word) < 3 or word in _NOT_PLURAL or word.endswith(_NOT_NOUN) or word.endswith("s"):
+        return None
+    if word.endswith("y") and word[-2:-1] not in "aeiou":
+        return word[:-1] + "ies"
+    if word.endswith(("x", "ch", "sh")):
+        return word + "es"
+    return word + "s"
+
+
+def variants(phrase: str) -> list[str]:
+    """The phrase and its common spellings, the phrase itself first: the last word singular or plural,
+    and a compound with a hyphen also joined and apart ('pre-training' -> 'pre training', 'pretraining'),
+    one whose first word is a prefix also hyphenated and joined ('pre training' -> 'pre-training')."""
+    out: list[str] = []
+
+    def add(p: str) -> None:
+        if p and p not in out:
+            out.append(p)
+
+    add(phrase)
+    words = phrase.split()
+    other = singular(words[-1]) or plural(words[-1])
+    if other:
+        add(" ".join([*words[:-1], other]))
+    for form in list(out):
+        if "-" in form:
+            add(form.replace("-", " "))
+            add(form.replace("-", ""))
+        elif len(form.split()) >= 2 and form.split()[0] in PREFIXES:
+            first, rest = form.split(" ", 1)
+            add(f"{first}-{rest}")
+            add(f"{first}{rest}")
+    return out
+
+
+def arxiv_query(question: str, max_clauses: int = 12) -> str:
+    """An arXiv search_query for the question, e.g. 'all:"domain shift" OR all:"domain shifts" OR ...'.
+
+    Every key phrase comes first as written; the variants of the longest phrases (those no other
+    phrase contains) fill the clauses left."""
     phrases = key_phrases(question)
-    multi = [p for p in phrases if " " in p]
-    singles = [p for p in phrases if " " not in p]
-    clauses = [f'all:"{p}"' for p in multi[:max_clauses]]
-    if not clauses:
+    multi = [p for p in phrases if " " in p or "-" in p]
+    singles = [p for p in phrases if " " not in p and "-" not in p]
+    if multi:
+        longest = [p for p in multi if not any(p != o and f" {p} " in f" {o} " for o in multi)]
+        ordered = multi + [v for p in longest for v in variants(p)[1:]]
+        clauses = [f'all:"{p}"' if " " in p else f"all:{p}" for p in dict.fromkeys(ordered)][:max_clauses]
+    else:
         clauses = [f"all:{w}" for w in singles[:3]]
     if not clauses:
         raise ValueError(f"no search terms in question {question!r}")
     return " OR ".join(clauses)
+
+
+def plain_query(question: str, max_words: int = PLAIN_WORDS) -> str:
+    """Free text for engines that rank words themselves: the words of the key phrases, multi-word
+    phrases first, each word once, at most `max_words`, e.g. 'embedding dimensions represent text'."""
+    phrases = key_phrases(question)
+    words: list[str] = []
+    for p in [p for p in phrases if " " in p] + [p for p in phrases if " " not in p]:
+        for w in p.split():
+            if w not in words and len(words) < max_words:
+                words.append(w)
+    if not words:
+        raise ValueError(f"no search terms in question {question!r}")
+    return " ".join(words)
+
+
+def query_for(source: str, question: str) -> str:
+    """The search text `source` gets for a question: arXiv's syntax for arXiv, plain words elsewhere."""
+    return arxiv_query(question) if source == "arxiv" else plain_query(question)

@@ -116,7 +116,7 @@ def ingest(deps, corpus: list[dict], progress: Progress | None = None, batch: in
         ids = []
         for doc in chunk:
             rec = PaperRecord(source="corpus", source_id=doc["_id"], title=doc.get("title") or doc["text"][:80],
-                              abstract=doc["text"], found_via="eval", extra={"corpus_id": doc["_id"]})
+                              abstract=doc["text"], found_via="eval", extra={"local_corpus_id": doc["_id"]})
             pid = deps.ledger.upsert_paper(rec).paper_id
             doc_paper[doc["_id"]] = pid
             ids.append(pid)
