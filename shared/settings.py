@@ -9,6 +9,7 @@ Secrets are `SecretStr` and are never logged or printed.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -98,6 +99,11 @@ class ScheduleSettings(BaseModel):
 class LinkSettings(BaseModel):
     min_score: float = Field(0.35, description="Cosine similarity (primary model) a passage needs to be evidence.")
     backfill_limit: int = Field(200, description="Passages examined per question when it is added.")
+    candidates: int = Field(200, description="Passages each retriever contributes before fusion.")
+    fusion: Literal["convex", "rrf"] = Field(
+        "convex", description="How retrievers are fused: min-max normalised weighted sum, or reciprocal rank.")
+    dense_weight: float = Field(0.5, ge=0, le=1, description="Share of the dense models in convex fusion; "
+                                                             "BM25 gets the rest.")
 
 
 class DigestSettings(BaseModel):

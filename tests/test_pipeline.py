@@ -48,7 +48,7 @@ def test_a_crawl_links_evidence_from_real_snapshot_papers(stack, crawled, snapsh
     for e in evidence:
         assert e.paper_key.removeprefix("arxiv:").split("v")[0] in snapshot_ids
         assert e.score >= stack.settings.link.min_score
-        assert {"minilm", "rrf"} <= set(e.scores)
+        assert {"minilm", "fused"} <= set(e.scores)
         assert e.model == "minilm" and e.retrieval in ("passages", "backfill")
 
 

@@ -1,18 +1,27 @@
-"""Hybrid retrieval: every configured dense model plus BM25, fused by reciprocal rank.
+"""Hybrid retrieval: every configured dense model plus BM25, fused.
 
-Each retriever ranks candidates on its own; RRF (score = sum 1/(k + rank))
-fuses them, so a passage that any one retriever ranks well is not missed. Every
-stage's score is kept on the candidate for provenance.
+Each retriever ranks candidates on its own; the rankings are fused so that a
+passage any one retriever ranks well is not missed. Two fusion rules:
+- 'convex' (default): each retriever's scores are min-max normalised over its
+  own candidates (a candidate it did not return scores 0) and summed with
+  weights: the dense models share `dense_weight`, BM25 gets the rest. Scores keep
+  how sure each retriever is, not only its order.
+- 'rrf': reciprocal rank fusion, sum of 1 / (60 + rank), equal weights.
+On SciFact's training claims (tuned on half the claims, judged on the other
+half) convex fusion at equal weight beat RRF by about two nDCG@10 points; see
+README "Measured". Every stage's score is kept on the candidate for provenance.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from agents.indexer.lexical import query_vector
-from shared.vectors import SPARSE, VectorStore
+from shared.vectors import SPARSE, Hit, VectorStore
 
 RRF_K = 60
+Fusion = Literal["convex", "rrf"]
 
 
 @dataclass
@@ -23,29 +32,47 @@ class Candidate:
     fused: float = 0.0
 
 
+def options(link) -> dict:
+    """The retrieval keywords from the `link` settings group."""
+    return {"candidates": link.candidates, "fusion": link.fusion, "dense_weight": link.dense_weight}
+
+
+def _normalised(hits: list[Hit]) -> dict[str, float]:
+    if not hits:
+        return {}
+    lo, hi = min(h.score for h in hits), max(h.score for h in hits)
+    return {h.id: (h.score - lo) / (hi - lo) if hi > lo else 1.0 for h in hits}
+
+
 def retrieve(store: VectorStore, question_text: str, question_vectors: dict[str, list[float]], *, limit: int,
-             ids: list[str] | None = None, lexical: bool = True, weights: dict[str, float] | None = None
-             ) -> list[Candidate]:
+             ids: list[str] | None = None, lexical: bool = True, candidates: int = 200,
+             fusion: Fusion = "convex", dense_weight: float = 0.5) -> list[Candidate]:
     """Fused candidates, best first, at most `limit`; restricted to passage `ids` when given.
 
     `question_vectors` maps dense model name -> the question's vector in that model;
-    only those models take part (the question's own choice of models).
+    only those models take part (the question's own choice of models). Each
+    retriever contributes its best max(limit, candidates) passages (all of `ids`).
     """
-    per_retriever = limit if ids is None else max(len(ids), 1)
-    rankings: dict[str, list] = {}
+    per_retriever = max(limit, candidates) if ids is None else max(len(ids), 1)
+    rankings: dict[str, list[Hit]] = {}
     for model, vec in question_vectors.items():
         rankings[model] = store.search("passages", model, vec, per_retriever, ids=ids)
     if lexical:
         q = query_vector(question_text)
         rankings[SPARSE] = store.search("passages", SPARSE, q, per_retriever, ids=ids) if q.indices else []
+    dense_names = [n for n in rankings if n != SPARSE]
+    weights = {n: (dense_weight / len(dense_names) if SPARSE in rankings else 1 / len(dense_names))
+               for n in dense_names}
+    if SPARSE in rankings:
+        weights[SPARSE] = 1 - dense_weight if dense_names else 1.0
     fused: dict[str, Candidate] = {}
     for name, hits in rankings.items():
-        w = (weights or {}).get(name, 1.0)
+        norm = _normalised(hits) if fusion == "convex" else {}
         for rank, hit in enumerate(hits):
             cand = fused.setdefault(hit.id, Candidate(hit.id, hit.payload.get("paper_id", "")))
             cand.scores[name] = round(hit.score, 6)
-            cand.fused += w / (RRF_K + rank + 1)
+            cand.fused += weights[name] * norm[hit.id] if fusion == "convex" else 1 / (RRF_K + rank + 1)
     ranked = sorted(fused.values(), key=lambda c: (-c.fused, c.passage_id))[:limit]
     for c in ranked:
-        c.scores["rrf"] = round(c.fused, 6)
+        c.scores["fused"] = round(c.fused, 6)
     return ranked

@@ -142,7 +142,7 @@ def evaluate(folder: Path, settings=None, progress: Progress | None = None, spli
              keep: Path | None = None) -> dict:
     """Metrics of every configuration. The throwaway data directory is removed unless `keep` names one."""
     from agents.deps import Deps
-    from agents.linker.retrieval import retrieve
+    from agents.linker.retrieval import options, retrieve
     from shared.ledger import Ledger
     from shared.settings import Settings
 
@@ -166,8 +166,9 @@ def evaluate(folder: Path, settings=None, progress: Progress | None = None, spli
             per = {"ndcg@10": [], "recall@10": [], "recall@100": []}
             for i, q in enumerate(queries):
                 vectors = {m: qvecs[m][i].tolist() for m in dense}
-                ranked = [doc_of[c.passage_id] for c in retrieve(deps.store, q["text"], vectors, limit=100,
-                                                                 lexical=lexical) if c.passage_id in doc_of]
+                hits = retrieve(deps.store, q["text"], vectors, limit=100, lexical=lexical,
+                                **options(settings.link))
+                ranked = [doc_of[c.passage_id] for c in hits if c.passage_id in doc_of]
                 rel = qrels[q["_id"]]
                 per["ndcg@10"].append(ndcg_at(ranked, rel))
                 per["recall@10"].append(recall_at(ranked, rel, 10))
