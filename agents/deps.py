@@ -67,6 +67,17 @@ class Deps:
         return build_notifiers(self.settings)
 
     @cached_property
+    def reranker(self):
+        """The reranking stage, or None (the default: none ships offline)."""
+        if "reranker" in self.overrides:
+            return self.overrides["reranker"]
+        if not self.settings.link.reranker:
+            return None
+        from shared.rerank import CrossEncoderReranker
+
+        return CrossEncoderReranker(self.settings.link.reranker)
+
+    @cached_property
     def judge(self):
         """The stance judge, or None when none is available."""
         if "judge" in self.overrides:

@@ -102,6 +102,9 @@ class LinkSettings(BaseModel):
     candidates: int = Field(200, description="Passages each retriever contributes before fusion.")
     fusion: Literal["convex", "rrf"] = Field(
         "convex", description="How retrievers are fused: min-max normalised weighted sum, or reciprocal rank.")
+    reranker: str | None = Field(None, description="A sentence-transformers CrossEncoder (folder or hub name) "
+                                                   "that re-orders fused candidates; unset: no reranking.")
+    rerank_top: int = Field(50, description="Fused candidates the reranker reads.")
     dense_weight: float = Field(0.5, ge=0, le=1, description="Share of the dense models in convex fusion; "
                                                              "BM25 gets the rest.")
 

@@ -15,7 +15,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import RunnableConfig
 
 from agents.deps import Deps
-from agents.linker.retrieval import Candidate, options, retrieve
+from agents.linker.retrieval import Candidate, retrieve_for
 from shared.ids import question_point_id
 from shared.ledger import EvidenceDraft
 from shared.messages import LinkRequested, Message
@@ -71,7 +71,7 @@ def retrieve_candidates(state: LinkState, config: RunnableConfig) -> dict:
         vectors = {m: v for m, v in vectors.items() if v is not None}
         if not vectors:
             continue  # not embedded yet: its backfill will cover these passages
-        cands = retrieve(deps.store, job["text"], vectors, limit=limit, ids=ids, **options(deps.settings.link))
+        cands = retrieve_for(deps, job["text"], vectors, limit=limit, ids=ids)
         primary = job["models"][0]
         keep = [c for c in cands if c.scores.get(primary, 0.0) >= deps.settings.link.min_score]
         jobs.append(Job(**{**job, "candidates": keep}))

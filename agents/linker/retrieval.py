@@ -76,3 +76,18 @@ def retrieve(store: VectorStore, question_text: str, question_vectors: dict[str,
     for c in ranked:
         c.scores["fused"] = round(c.fused, 6)
     return ranked
+
+
+def retrieve_for(deps, question_text: str, question_vectors: dict[str, list[float]], *, limit: int,
+                 ids: list[str] | None = None, lexical: bool = True, rerank_stage: bool = True
+                 ) -> list[Candidate]:
+    """`retrieve` with the settings' fusion, then the reranking stage when one is configured."""
+    cands = retrieve(deps.store, question_text, question_vectors, limit=limit, ids=ids, lexical=lexical,
+                     **options(deps.settings.link))
+    if not rerank_stage or deps.reranker is None or not cands:
+        return cands
+    from shared.rerank import rerank
+
+    top = deps.settings.link.rerank_top
+    texts = {p.id: p.text for p in deps.ledger.passages([c.passage_id for c in cands[:top]])}
+    return rerank(deps.reranker, question_text, cands, texts, top)

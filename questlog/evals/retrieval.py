@@ -132,17 +132,18 @@ def ingest(deps, corpus: list[dict], progress: Progress | None = None, batch: in
     return {doc: paper_passage[p] for doc, p in doc_paper.items() if p in paper_passage}
 
 
-def configurations(models: list[str]) -> list[tuple[str, list[str], bool]]:
-    """(name, dense models, lexical?) — the default (everything fused) first, then each component alone."""
-    default = ("hybrid:" + "+".join([*models, "bm25"]), models, True)
-    return [default, *[(f"dense:{m}", [m], False) for m in models], ("bm25", [], True)]
+def configurations(models: list[str], reranker: str | None = None) -> list[tuple[str, list[str], bool]]:
+    """(name, dense models, lexical?) — the default (everything fused, then reranked when a reranker
+    is set) first, then each component alone."""
+    default = "hybrid:" + "+".join([*models, "bm25"]) + (f"+rerank:{reranker}" if reranker else "")
+    return [(default, models, True), *[(f"dense:{m}", [m], False) for m in models], ("bm25", [], True)]
 
 
 def evaluate(folder: Path, settings=None, progress: Progress | None = None, split: str = "test",
              keep: Path | None = None) -> dict:
     """Metrics of every configuration. The throwaway data directory is removed unless `keep` names one."""
     from agents.deps import Deps
-    from agents.linker.retrieval import options, retrieve
+    from agents.linker.retrieval import retrieve_for
     from shared.ledger import Ledger
     from shared.settings import Settings
 
@@ -162,12 +163,11 @@ def evaluate(folder: Path, settings=None, progress: Progress | None = None, spli
         qvecs = {e.name: e.encode(texts) for e in deps.embedders}
         models = [m.name for m in settings.embed.models]
         results = {}
-        for name, dense, lexical in configurations(models):
+        for n, (name, dense, lexical) in enumerate(configurations(models, settings.link.reranker)):
             per = {"ndcg@10": [], "recall@10": [], "recall@100": []}
             for i, q in enumerate(queries):
                 vectors = {m: qvecs[m][i].tolist() for m in dense}
-                hits = retrieve(deps.store, q["text"], vectors, limit=100, lexical=lexical,
-                                **options(settings.link))
+                hits = retrieve_for(deps, q["text"], vectors, limit=100, lexical=lexical, rerank_stage=n == 0)
                 ranked = [doc_of[c.passage_id] for c in hits if c.passage_id in doc_of]
                 rel = qrels[q["_id"]]
                 per["ndcg@10"].append(ndcg_at(ranked, rel))
