@@ -82,7 +82,9 @@ def test_a_revoked_slack_webhook_is_a_permanent_failure_and_a_down_one_is_not(sl
 def test_a_digest_request_delivered_twice_sends_one_email_and_one_slack_post(stack, smtp, slack, tmp_path):
     """The workers were started without channels; this test restarts them with SMTP and Slack configured."""
     from questlog.stack import Stack
-    from shared.ledger import EvidenceDraft, PassageDraft
+    from agents.reader.splitters import AbstractSplitter
+    from shared.ids import passage_id
+    from shared.ledger import EvidenceDraft
     from shared.records import PaperRecord
 
     led = stack.ledger
@@ -90,8 +92,11 @@ def test_a_digest_request_delivered_twice_sends_one_email_and_one_slack_post(sta
     rec = PaperRecord(source="arxiv", source_id="2606.99999v1", arxiv_id="2606.99999", arxiv_version=1,
                       title="Exactly-once delivery of research digests", abstract="We deliver digests once.")
     paper = led.upsert_paper(rec).paper_id
-    led.replace_passages(paper, [PassageDraft(0, "Exactly-once delivery. We deliver digests once.", 0, 10)], ["p-x"])
-    led.upsert_evidence([EvidenceDraft(question_id=q.id, passage_id="p-x", paper_id=paper, score=0.7,
+    drafts = AbstractSplitter().split(led.paper(paper))  # the reader's own passages, so the shared ledger
+    pid = passage_id(paper, 0, drafts[0].text)           # stays as the pipeline would leave it
+    led.replace_passages(paper, drafts, [pid])
+    led.mark_indexed([pid])
+    led.upsert_evidence([EvidenceDraft(question_id=q.id, passage_id=pid, paper_id=paper, score=0.7,
                                        scores={"minilm": 0.7}, retrieval="backfill", model="minilm",
                                        model_version="test")])
     env = dict(stack.extra_env, QUESTLOG_DIGEST__SMTP_HOST="127.0.0.1", QUESTLOG_DIGEST__SMTP_PORT=str(smtp.port),
