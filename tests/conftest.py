@@ -99,13 +99,10 @@ def stack(tmp_path_factory, broker_url, arxiv_server):
     from questlog.client import Pipeline
     from questlog.stack import Stack
     from shared.ledger import Ledger
-    from shared.settings import Settings
 
     data_dir = tmp_path_factory.mktemp("questlog")
     env = stack_env(data_dir, broker_url, arxiv_server.url)
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    settings = Settings()
+    settings = settings_from(env)
     running = Stack(settings, beat=False, flower=False, extra_env=env).start()
     pipe = Pipeline(settings, broker_url)
     ledger = Ledger(settings.ledger_url)
@@ -113,11 +110,23 @@ def stack(tmp_path_factory, broker_url, arxiv_server):
     yield running
     running.stop()
     pipe.close()
-    for k, v in old.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+
+
+def settings_from(env: dict[str, str]):
+    """Settings as a process with `env` would read them, leaving this process's environment as it was
+    (the stack's variables must not leak into other tests' Settings())."""
+    from shared.settings import Settings
+
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        return Settings()
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def drain(stack, timeout_s: float = 600) -> None:
