@@ -79,12 +79,16 @@ class Deps:
 
     @cached_property
     def judge(self):
-        """The stance judge, or None when none is available."""
+        """The stance judge, or None when none is available; loaded on first use of the linker,
+        so the first link with candidates does not pay for it."""
         if "judge" in self.overrides:
             return self.overrides["judge"]
         from shared.stance_factory import build_judge
 
-        return build_judge(self.settings)
+        judge = build_judge(self.settings)
+        if hasattr(judge, "warm"):
+            judge.warm()
+        return judge
 
     def close(self) -> None:
         if "store" in self.__dict__:

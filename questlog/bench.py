@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import threading
 import time
@@ -110,6 +111,7 @@ def bench_ingest(n: int, progress: Callable[[str], None] = print) -> dict:
               "ratio": round(encode_s / elapsed, 3), "peak_rss_mb": round(rss.peak, 1),
               "evidence": counts["evidence"], "model": settings.embed.models[0].source}
     ledger.close()
+    shutil.rmtree(work, ignore_errors=True)
     return result
 
 

@@ -27,6 +27,7 @@ class Child:
     name: str
     argv: list[str]
     env: dict[str, str] | None = None
+    nice: int = 0
     proc: subprocess.Popen | None = None
     log: Path | None = None
 
@@ -99,17 +100,19 @@ class Stack:
         logs = self.settings.data_dir / "logs"
         logs.mkdir(exist_ok=True)
         level = self.settings.log_level
-        plan = [Child(g, worker_argv(g, self.settings, level)) for g in self.groups]
+        # The embedder is the bottleneck on a small machine: everything else yields the CPU to it.
+        plan = [Child(g, worker_argv(g, self.settings, level), nice=0 if g == "embed" else 5) for g in self.groups]
         if self.beat:
-            plan.append(Child("beat", beat_argv(self.settings, level)))
+            plan.append(Child("beat", beat_argv(self.settings, level), nice=5))
         if self.flower:
-            plan.append(Child("flower", flower_argv(self.settings), flower_env(self.settings)))
+            plan.append(Child("flower", flower_argv(self.settings), flower_env(self.settings), nice=5))
         env = self.env()
         for child in plan:
             child.log = logs / f"{child.name}.log"
             with open(child.log, "ab") as out:
-                child.proc = subprocess.Popen(child.argv, env={**env, **(child.env or {})}, stdout=out, stderr=subprocess.STDOUT,
-                                              start_new_session=True)
+                child.proc = subprocess.Popen(child.argv, env={**env, **(child.env or {})}, stdout=out,
+                                              stderr=subprocess.STDOUT, start_new_session=True,
+                                              preexec_fn=_niceness(child.nice))
             self.children.append(child)
         return self
 
@@ -139,3 +142,7 @@ class Stack:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+def _niceness(n: int):
+    return (lambda: os.nice(n)) if n else None

@@ -70,7 +70,7 @@ class EmbedSettings(BaseModel):
         default_factory=lambda: [ModelSpec(name="minilm", source=PACKAGED_MINILM)],
         description="Dense embedding models; the first is the primary one used for link scores.",
     )
-    batch_size: int = Field(64, description="Passages per embedding task.")
+    batch_size: int = Field(100, description="Passages per embedding task (and papers per reading task).")
     encode_batch_size: int = Field(32, description="Passages per forward pass.")
     device: str = Field("auto", description="'auto' (CUDA when present), 'cpu' or 'cuda'.")
     hub_offline: bool = Field(True, description="Set HF_HUB_OFFLINE=1 in embedding processes.")

@@ -40,7 +40,6 @@ from shared.sources.base import Page
 
 __all__ = ["GRAPH", "build_graph", "plan", "run"]  # plan: the beat tick calls scout.plan
 log = logging.getLogger(__name__)
-BATCH = 64
 
 
 class ScoutState(TypedDict, total=False):
@@ -238,7 +237,8 @@ def run(msg: CrawlRequested, deps: Deps) -> list[Message]:
     if state["action"] == "fetch":
         log.info("crawl %s page %d: %d papers seen, %d new or updated, %d to read", crawl.key, msg.page,
                  len(state["paper_ids"]), state["new_papers"], len(unread))
-    out: list[Message] = [PapersFound(paper_ids=tuple(unread[i:i + BATCH])) for i in range(0, len(unread), BATCH)]
+    size = deps.settings.embed.batch_size  # one reading task feeds one embedding task
+    out: list[Message] = [PapersFound(paper_ids=tuple(unread[i:i + size])) for i in range(0, len(unread), size)]
     if state["action"] == "forward":
         out.append(msg.model_copy(update={"page": state["forward_to"]}))
     elif state["action"] == "fetch" and not state["stop"]:

@@ -185,6 +185,11 @@ class CrossEncoderJudge:
             evidence_threshold=settings.evidence_threshold, rationale_threshold=settings.rationale_threshold,
         )
 
+    def warm(self) -> None:
+        """Load the weights and run one small judgement now, so the first real one pays for neither."""
+        self._loaded()
+        self.sentence_probs([("warm-up query", "A warm-up sentence.")])
+
     def _loaded(self):
         if self._model is None:
             import torch
