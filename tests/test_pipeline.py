@@ -165,3 +165,17 @@ def test_a_worker_killed_mid_task_loses_nothing_and_duplicates_nothing(stack, cr
     stack.pipe.send([CrawlRequested(feed="category:cs.CL", requested_at=datetime.now(timezone.utc))])
     drain(stack)
     assert snapshot_of(stack.ledger) == before
+
+
+def test_a_question_embedded_twice_in_a_row_is_indexed_once_without_a_dead_letter(stack, crawled):
+    from shared.messages import VectorsReady
+
+    letters = len(stack.ledger.dead_letters())
+    before = snapshot_of(stack.ledger)
+    stack.pipe.send([EmbedRequested(target="question", ids=(str(crawled.id),))] * 3)
+    drain(stack)
+    # the blob of the first index is gone; a late twin must still end in a link, not a dead letter
+    stack.pipe.send([VectorsReady(target="question", ids=(str(crawled.id),), blob_key="already-dropped")])
+    drain(stack)
+    assert len(stack.ledger.dead_letters()) == letters
+    assert snapshot_of(stack.ledger) == before

@@ -12,6 +12,7 @@ import numpy as np
 
 from agents.deps import Deps
 from agents.indexer.lexical import document_vector
+from shared.errors import PermanentError
 from shared.ids import question_point_id, uuid_for
 from shared.messages import EmbedRequested, LinkRequested, Message, VectorsReady
 from shared.vectors import SPARSE, VectorPoint
@@ -48,7 +49,7 @@ def index(msg: VectorsReady, deps: Deps) -> list[Message]:
     rows = {r.id: r for r in deps.ledger.passages(list(msg.ids))}
     try:
         vectors = deps.blobs.get(msg.blob_key)
-    except Exception:
+    except PermanentError:
         if rows and all(r.indexed_at is not None for r in rows.values()):
             return [LinkRequested(mode="passages", ids=msg.ids)]  # a second delivery after the blob was dropped
         raise
@@ -67,7 +68,12 @@ def index(msg: VectorsReady, deps: Deps) -> list[Message]:
 
 
 def _index_questions(msg: VectorsReady, deps: Deps) -> list[Message]:
-    vectors = deps.blobs.get(msg.blob_key)
+    try:
+        vectors = deps.blobs.get(msg.blob_key)
+    except PermanentError:
+        if all(deps.ledger.question(int(q)).indexed_at is not None for q in msg.ids):
+            return [LinkRequested(mode="backfill", ids=msg.ids)]  # a second delivery after the blob was dropped
+        raise
     points = [VectorPoint(id=question_point_id(int(qid)), dense={n: v[i].tolist() for n, v in vectors.items()},
                           payload={"question_id": int(qid)}) for i, qid in enumerate(msg.ids)]
     deps.store.upsert("questions", points)
