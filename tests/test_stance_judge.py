@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -13,8 +12,9 @@ from shared.errors import PermanentError
 from shared.stance import CrossEncoderJudge, StanceJudge, sentences_of, split_sentences
 from shared.stance.base import DEFAULT_MODEL_DIR
 from shared.stance.cross_encoder import decide
+from tests.conftest import SHARED
 
-SCIFACT = Path("/work/shared/data/eval/scifact-train-evidence.jsonl")
+SCIFACT = SHARED / "eval" / "scifact-train-evidence.jsonl"
 
 TRIAL = [
     "We randomised 400 adults with type 2 diabetes to metformin or placebo for two years.",
