@@ -8,6 +8,7 @@ it raises only `shared.errors` exceptions. The scout agent decides when to stop.
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Literal
@@ -15,6 +16,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from shared.records import PaperRecord
+
+log = logging.getLogger(__name__)
 
 
 class Feed(BaseModel):
@@ -49,6 +52,17 @@ class Page(BaseModel):
 
 class Source(ABC):
     name: str
+    skipped: int = 0  # malformed records left out of otherwise good pages
+
+    def parse_or_skip(self, parse, item: object, found_via: str, where: str, index: int) -> PaperRecord | None:
+        """`parse(item, found_via)`, or None for a malformed record (ValueError): counted in `skipped`
+        and logged with the source, the URL and its position, so the rest of the page goes on."""
+        try:
+            return parse(item, found_via)
+        except ValueError as err:
+            self.skipped += 1
+            log.warning("%s: %s: skipped record %d: %s", self.name, where, index, err)
+            return None
 
     @abstractmethod
     def pages(self, feed: Feed, cursor: dict) -> Iterator[Page]:

@@ -122,12 +122,7 @@ class CrossrefSource(Source):
             raise PermanentError(f"{NAME}: {where}: unusable work: {err}") from err
 
     def _one(self, item: object, found_via: str, where: str, index: int) -> PaperRecord | None:
-        try:
-            return _record(item, found_via)
-        except ValueError as err:
-            self.skipped += 1
-            log.warning("%s: %s: skipped item %d: %s", NAME, where, index, err)
-            return None
+        return self.parse_or_skip(_record, item, found_via, where, index)
 
     def _get(self, path: str, params: dict) -> tuple[dict, str]:
         if self.settings.mailto:

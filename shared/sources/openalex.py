@@ -117,12 +117,7 @@ class OpenAlexSource(Source):
             raise PermanentError(f"{NAME}: {where}: unusable work: {err}") from err
 
     def _one(self, work: object, found_via: str, where: str, index: int) -> PaperRecord | None:
-        try:
-            return _record(work, found_via)
-        except ValueError as err:
-            self.skipped += 1
-            log.warning("%s: %s: skipped work %d: %s", NAME, where, index, err)
-            return None
+        return self.parse_or_skip(_record, work, found_via, where, index)
 
     def _get(self, path: str, params: dict) -> tuple[dict, str]:
         params = dict(params)

@@ -194,12 +194,7 @@ class SemanticScholarSource(Source):
         return records
 
     def _one(self, item: object, found_via: str, where: str, index: int) -> PaperRecord | None:
-        try:
-            return _record(item, found_via)
-        except ValueError as err:
-            self.skipped += 1
-            log.warning("%s: %s: skipped record %d: %s", NAME, where, index, err)
-            return None
+        return self.parse_or_skip(_record, item, found_via, where, index)
 
     def _get(self, path: str, params: dict) -> tuple:
         response = self.http.get(self.settings.base_url.rstrip("/") + path, params=params, headers=self.headers)
