@@ -1,4 +1,4 @@
-"""Train the stance cross-encoder into models/stance/ (about 25-30 minutes on 2 CPU cores).
+"""Train the stance cross-encoder into models/stance/ (48 min measured on 2 shared CPU cores).
 
     HF_HUB_OFFLINE=1 .venv/bin/python scripts/train_stance.py [--out models/stance] [--seed 13] [--epochs 2]
 

@@ -49,6 +49,13 @@ def test_it_does_not_split_decimals_initials_or_dotted_acronyms():
     assert sentences_of(text) == ["Doses were 2.5 mg and 0.75 mg.", "J. Smith ran it in the U.S. Army.", "E. coli grew."]
 
 
+def test_it_splits_before_a_sentence_that_starts_with_a_lower_case_gene_or_assay_name():
+    text = "Levels rose (P<0.001). mtDNA was lost. p62 binds VDR. cDNA analysis followed. and then nothing."
+    assert sentences_of(text) == [
+        "Levels rose (P<0.001).", "mtDNA was lost.", "p62 binds VDR.", "cDNA analysis followed. and then nothing."
+    ]
+
+
 def test_it_splits_after_a_closing_bracket_and_at_blank_lines():
     text = "The effect was large (p < 0.001). Results held.\n\nCONCLUSIONS: It works"
     assert sentences_of(text) == ["The effect was large (p < 0.001).", "Results held.", "CONCLUSIONS: It works"]
@@ -75,10 +82,11 @@ def test_a_passage_whose_strongest_sentence_is_below_the_evidence_threshold_is_n
     assert j.sentence_scores == [pytest.approx(0.3), pytest.approx(0.2)]
 
 
-def test_the_rationale_is_every_sentence_over_its_threshold_and_the_stance_their_majority():
-    probs = [[0.1, 0.8, 0.1], [0.05, 0.05, 0.9], [0.5, 0.2, 0.3]]
+def test_the_rationale_is_every_sentence_over_its_threshold_and_the_stance_that_of_the_strongest():
+    probs = [[0.1, 0.8, 0.1], [0.05, 0.05, 0.9], [0.6, 0.1, 0.3], [0.65, 0.0, 0.35]]
     j = decide(probs, evidence_threshold=0.5, rationale_threshold=0.6)
-    assert (j.stance, j.rationale, j.score) == ("contradicts", [0, 2], 0.8)
+    # supports has more mass over the rationale, but the strongest sentence contradicts
+    assert (j.stance, j.rationale, j.score) == ("contradicts", [0, 2, 3], 0.8)
 
 
 def test_the_strongest_sentence_is_in_the_rationale_even_below_the_rationale_threshold():

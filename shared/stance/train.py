@@ -131,18 +131,74 @@ def batches_of(examples: list[Example], batch_size: int, seed: int) -> list[list
     return batches
 
 
-def pick_thresholds(groups: list[tuple[list[EvidencePair], list[list[list[float]]]]]) -> tuple[float, float, dict]:
-    """The (evidence, rationale) thresholds maximising stance macro-F1 + rationale F1 on tune pairs."""
-    pairs = [p for ps, _ in groups for p in ps]
-    probs = [pp for _, ps in groups for pp in ps]
+Probs = list[list[list[float]]]  # per pair, per sentence: (supports, contradicts, neutral)
+
+
+def pick_thresholds(groups: dict[str, tuple[list[EvidencePair], Probs]]) -> tuple[float, float, dict]:
+    """The (evidence, rationale) thresholds maximising stance macro-F1 + rationale F1, averaged over the
+    tune files (each file weighs the same, whatever its size); ties go to thresholds nearer 0.5.
+    Returns them with each file's metrics at that choice."""
     best = None
     for e in THRESHOLD_GRID:
         for r in THRESHOLD_GRID:
-            m = score_judgements(pairs, [decide(p, e, r) for p in probs])
-            key = (m["stance_macro_f1"] + m["rationale_f1"], -abs(e - 0.5) - abs(r - 0.5))
+            metrics = {
+                name: score_judgements(pairs, [decide(p, e, r) for p in probs]) for name, (pairs, probs) in groups.items()
+            }
+            gain = sum(m["stance_macro_f1"] + m["rationale_f1"] for m in metrics.values()) / len(metrics)
+            key = (round(gain, 9), -abs(e - 0.5) - abs(r - 0.5))
             if best is None or key > best[0]:
-                best = (key, e, r, m)
+                best = (key, e, r, metrics)
     return best[1], best[2], best[3]
+
+
+def probs_of(judge: CrossEncoderJudge, pairs: list[EvidencePair]) -> Probs:
+    flat = [(p.query, s) for p in pairs for s in p.sentences]
+    probs, at, grouped = judge.sentence_probs(flat), 0, []
+    for p in pairs:
+        grouped.append(probs[at : at + len(p.sentences)])
+        at += len(p.sentences)
+    return grouped
+
+
+def calibrate(
+    model_dir: Path,
+    *,
+    data_paths: Sequence[Path] = DEFAULT_DATA,
+    threads: int = 2,
+    progress: Callable[[TrainProgress], None] | None = None,
+) -> dict:
+    """Pick the model's thresholds on the tune splits, score every validation split, update meta.json.
+
+    Deterministic for given weights and data; `train_stance` ends with it. Returns meta.json's contents.
+    """
+    report = progress or (lambda p: None)
+    model_dir = Path(model_dir)
+    judge = CrossEncoderJudge(model_dir, threads=threads)
+    meta = dict(judge.meta)
+    tune_files = [p for p in data_paths if policy_for(p).tune]
+    groups = {}
+    for i, path in enumerate(tune_files):
+        report(TrainProgress("tune", i, len(tune_files)))
+        pairs = read_evidence(path, "tune")
+        groups[Path(path).stem] = (pairs, probs_of(judge, pairs))
+    if groups:
+        meta["evidence_threshold"], meta["rationale_threshold"], meta["tune_metrics"] = pick_thresholds(groups)
+    meta["decision"] = (
+        "non-neutral when the strongest sentence's 1 - P(neutral) >= evidence_threshold; stance = that "
+        "sentence's likelier of supports/contradicts; rationale = sentences >= rationale_threshold (cross_encoder.decide)"
+    )
+    meta["weights"] = "fp16 safetensors, loaded as fp32"
+    judge = CrossEncoderJudge(model_dir, threads=threads, evidence_threshold=meta["evidence_threshold"],
+                              rationale_threshold=meta["rationale_threshold"])
+    meta["validation"] = {}
+    for i, path in enumerate(data_paths):
+        report(TrainProgress("validate", i, len(data_paths)))
+        pairs = read_evidence(path, "validation")[: policy_for(path).eval_limit]
+        meta["validation"][Path(path).stem] = score_judgements(
+            pairs, judge.judge_many([(p.query, p.sentences) for p in pairs])
+        )
+    write_meta(model_dir, meta)
+    return meta
 
 
 def train_stance(
@@ -241,29 +297,7 @@ def train_stance(
     }
     save_model(Path(out_dir), tokenizer, encoder, head, meta)
 
-    judge = CrossEncoderJudge(Path(out_dir), threads=threads)
-    tune_groups = []
-    for path in data_paths:
-        if policy_for(path).tune:
-            pairs = read_evidence(path, "tune")
-            report(TrainProgress("tune", len(tune_groups), len(data_paths)))
-            flat = [(p.query, s) for p in pairs for s in p.sentences]
-            probs, at, grouped = judge.sentence_probs(flat), 0, []
-            for p in pairs:
-                grouped.append(probs[at : at + len(p.sentences)])
-                at += len(p.sentences)
-            tune_groups.append((pairs, grouped))
-    if tune_groups:
-        meta["evidence_threshold"], meta["rationale_threshold"], meta["tune_metrics"] = pick_thresholds(tune_groups)
-    judge = CrossEncoderJudge(Path(out_dir), threads=threads, evidence_threshold=meta["evidence_threshold"],
-                              rationale_threshold=meta["rationale_threshold"])
-    meta["validation"] = {}
-    for i, path in enumerate(data_paths):
-        report(TrainProgress("validate", i, len(data_paths)))
-        pairs = read_evidence(path, "validation")[: policy_for(path).eval_limit]
-        meta["validation"][Path(path).stem] = score_judgements(
-            pairs, judge.judge_many([(p.query, p.sentences) for p in pairs])
-        )
+    meta = calibrate(Path(out_dir), data_paths=data_paths, threads=threads, progress=progress)
     meta["total_seconds"] = round(time.perf_counter() - started, 1)
     write_meta(Path(out_dir), meta)
     return meta
