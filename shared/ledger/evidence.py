@@ -26,6 +26,8 @@ class EvidenceDraft:
     stance_score: float | None = None
     rationale: str = ""
     rationale_sentences: list[int] = field(default_factory=list)
+    relevance: float | None = None
+    answer: str = ""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,9 @@ class EvidenceView:
     model: str
     found_at: datetime
     verdict: str | None
+    relevance: float | None = None
+    answer: str = ""
+    rationale_sentences: list[int] = field(default_factory=list)
 
 
 class EvidenceMixin:
@@ -61,7 +66,7 @@ class EvidenceMixin:
                 row = s.get(EvidenceRow, eid)
                 values = dict(score=d.score, scores=d.scores, stance=d.stance, stance_score=d.stance_score,
                               rationale=d.rationale, rationale_sentences=d.rationale_sentences,
-                              model=d.model, model_version=d.model_version)
+                              relevance=d.relevance, answer=d.answer, model=d.model, model_version=d.model_version)
                 if row is None:
                     s.add(EvidenceRow(id=eid, question_id=d.question_id, passage_id=d.passage_id,
                                       paper_id=d.paper_id, retrieval=d.retrieval, **values))
@@ -92,7 +97,8 @@ class EvidenceMixin:
                                  + (f"v{p.version}" if p.version else ""), title=p.title, url=p.url,
                                  passage=ps.text, score=e.score, scores=e.scores, stance=e.stance,
                                  rationale=e.rationale, retrieval=e.retrieval, model=e.model,
-                                 found_at=e.found_at, verdict=e.verdict)
+                                 found_at=e.found_at, verdict=e.verdict, relevance=e.relevance,
+                                 answer=e.answer or "", rationale_sentences=list(e.rationale_sentences or []))
                     for e, p, ps in s.execute(q)]
 
     def set_verdict(self, evidence: str, verdict: str | None) -> None:

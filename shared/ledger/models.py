@@ -86,7 +86,11 @@ class EvidenceRow(Base):
     paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"))
     score: Mapped[float] = mapped_column(Float)
     scores: Mapped[dict] = mapped_column(JSON, default=dict)  # every stage's score
-    stance: Mapped[str] = mapped_column(String(16), default="neutral")
+    stance: Mapped[str] = mapped_column(String(16), default="neutral")  # claims: supports | contradicts | neutral
+    # The relevance judge's calibrated probability that the passage is evidence for the question.
+    relevance: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Yes/no questions: yes | no | mixed | unclear; open questions and claims: "" (see shared.questions).
+    answer: Mapped[str] = mapped_column(String(16), default="")
     stance_score: Mapped[float | None] = mapped_column(Float, nullable=True)
     rationale: Mapped[str] = mapped_column(Text, default="")
     rationale_sentences: Mapped[list] = mapped_column(JSON, default=list)

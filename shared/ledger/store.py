@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from shared.errors import NotFound, PermanentError
 from shared.ledger.corpus import CorpusMixin
 from shared.ledger.evidence import EvidenceMixin
+from shared.ledger.migrate import upgrade
 from shared.ids import normalize_text, uuid_for
 from shared.ledger.models import (
-    Base,
     CursorRow,
     DeadLetterRow,
     DigestRow,
@@ -52,7 +52,7 @@ class Ledger(CorpusMixin, EvidenceMixin):
         self.engine = create_engine(url, **kwargs)
         if is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
+        upgrade(self.engine)  # new tables and columns of this release, added to an older ledger
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def close(self) -> None:

@@ -1,0 +1,60 @@
+"""An older ledger gains this release's columns on open, keeping its rows; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from shared.ledger import Ledger
+
+OLD_EVIDENCE = (
+    "create table evidence (id varchar(36) primary key, question_id integer, passage_id varchar(36), "
+    "paper_id varchar(36), score float, scores json, stance varchar(16), stance_score float, rationale text, "
+    "rationale_sentences json, retrieval varchar(40), model varchar(200), model_version varchar(100), "
+    "found_at timestamp, verdict varchar(16))"
+)
+
+
+def _old_ledger(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(OLD_EVIDENCE))
+        conn.execute(text("insert into evidence (id, score, verdict) values ('e1', 0.5, 'accepted')"))
+    engine.dispose()
+
+
+def _check_upgraded(url: str) -> None:
+    ledger = Ledger(url)
+    try:
+        with ledger.engine.connect() as conn:
+            row = conn.execute(text("select id, score, verdict, answer, relevance from evidence")).one()
+        assert tuple(row) == ("e1", 0.5, "accepted", "", None)
+        Ledger(url).close()  # a second open finds nothing to add and fails on nothing
+    finally:
+        ledger.close()
+
+
+def test_an_older_sqlite_ledger_gains_the_new_columns_and_keeps_its_rows(tmp_path):
+    url = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    _old_ledger(url)
+    _check_upgraded(url)
+
+
+def test_an_older_postgresql_ledger_gains_the_new_columns_and_keeps_its_rows():
+    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+    name = f"ql_upgrade_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"create database {name}"))
+    except Exception as e:  # noqa: BLE001 - any failure to reach the server means: skip
+        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 does not answer: {e.__class__.__name__}")
+    try:
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        _old_ledger(url)
+        _check_upgraded(url)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"drop database if exists {name} with (force)"))
+        admin.dispose()
