@@ -2,7 +2,7 @@
 
 Built once per process by the worker (or the CLI, the demo, the evals) and
 passed into every agent call. Expensive members (the vector store, the
-embedding models, the stance model) are created on first use, so a process only
+embedding models, the evidence judge) are created on first use, so a process only
 pays for what it touches.
 """
 
@@ -79,16 +79,22 @@ class Deps:
 
     @cached_property
     def judge(self):
-        """The stance judge, or None when none is available; loaded on first use of the linker,
-        so the first link with candidates does not pay for it."""
+        """The evidence judge (relevance, answer, rationale); loaded on first use of the linker and warmed,
+        so the first link with candidates does not pay for it. Raises PermanentError naming the model
+        folder when it is missing or broken."""
         if "judge" in self.overrides:
             return self.overrides["judge"]
-        from shared.stance_factory import build_judge
+        from shared.relevance import build_judge
 
-        judge = build_judge(self.settings)
+        judge = build_judge(self.settings, cache=self.ledger)
         if hasattr(judge, "warm"):
             judge.warm()
         return judge
+
+    @property
+    def judge_threshold(self) -> float:
+        """The calibrated probability a candidate needs to become a link."""
+        return getattr(self.judge, "min_relevance", None) or self.settings.judge.min_relevance or 0.5
 
     def close(self) -> None:
         if "store" in self.__dict__:

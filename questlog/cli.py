@@ -129,30 +129,30 @@ def evidence(question_id: int, as_json: bool = typer.Option(False, "--json"),
         fail(str(e))
     items = led.evidence(question_id, limit=limit)
     if as_json:
+        from questlog.web import evidence_json
+
         print(json.dumps({"question": {"id": q.id, "text": q.text, "status": q.status},
-                          "evidence": [{"id": e.id, "paper": e.paper_key, "paper_id": e.paper_id, "title": e.title,
-                                        "url": e.url, "score": e.score, "scores": e.scores, "stance": e.stance,
-                                        "rationale": e.rationale, "passage": e.passage, "retrieval": e.retrieval,
-                                        "model": e.model, "found_at": e.found_at.isoformat(),
-                                        "verdict": e.verdict} for e in items]}, indent=2))
+                          "evidence": [evidence_json(e) for e in items]}, indent=2))
         return
     out.print(f"[bold]Q{q.id}[/bold] {q.text}")
-    t = Table("score", "stance", "paper", "title")
+    t = Table("id", "score", "says", "verdict", "paper", "title")
     for e in items:
-        t.add_row(f"{e.score:.2f}", e.stance, e.paper_key, escape(e.title[:90]))
+        said = e.answer or (e.stance if e.stance in ("supports", "contradicts") else "evidence")
+        t.add_row(e.id[:8], f"{e.score:.2f}", said, e.verdict or "", e.paper_key, escape(e.title[:80]))
     out.print(t)
 
 
 @app.command()
 def verdict(evidence_id: str, decision: str) -> None:
-    """Accept or reject an evidence link (rejected links leave digests)."""
+    """Accept or reject an evidence link (its id, or the first 8 characters `questlog evidence` shows);
+    rejected links leave digests."""
     if decision not in ("accept", "reject", "clear"):
         fail("decision must be accept, reject or clear")
     try:
-        ledger().set_verdict(evidence_id, {"accept": "accepted", "reject": "rejected"}.get(decision))
+        full = ledger().set_verdict(evidence_id, {"accept": "accepted", "reject": "rejected"}.get(decision))
     except NotFound as e:
         fail(str(e))
-    out.print(f"{evidence_id}: {decision}")
+    out.print(f"{full}: {decision}")
 
 
 @app.command()
@@ -204,7 +204,10 @@ def up(flower: bool = typer.Option(True, "--flower/--no-flower")) -> None:
     s = settings()
     stack = Stack(s, flower=flower)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    stack.start()
+    try:
+        stack.start()
+    except PermanentError as e:
+        fail(str(e))
     out.print(f"questlog is up; data in {s.data_dir.resolve()}")
     out.print(f"  broker   {stack.broker_url}")
     out.print(f"  ledger   {s.ledger_url}")
@@ -237,6 +240,13 @@ def worker(group: str = typer.Argument(..., help="io | embed | vector")) -> None
 
     if group not in GROUPS:
         fail(f"unknown group {group!r}; one of {', '.join(GROUPS)}")
+    if group == "vector":  # the linker's process: a missing evidence model is a start-up error, not a dead letter
+        from shared.relevance import check_judge
+
+        try:
+            check_judge(settings())
+        except PermanentError as e:
+            fail(str(e))
     os.execv(sys.executable, worker_argv(group, settings(), settings().log_level))
 
 

@@ -64,31 +64,93 @@ def eval_retrieval(folder: Path, as_json: bool = typer.Option(False, "--json"),
               f"recall@100 {row['recall@100']:.4f}")
 
 
-@eval_app.command("evidence")
-def eval_evidence(file: Path, as_json: bool = typer.Option(False, "--json"),
-                  split: str = typer.Option(None, help="Only one split of the file: train, tune or validation "
-                                                       "(as the stance trainer splits it by claim)."),
-                  limit: int = typer.Option(None, help="Only the first N pairs.")) -> None:
-    """Stance macro-F1 and rationale sentence F1 of the production stance step on an evidence JSONL file."""
-    from shared.settings import Settings
-    from shared.stance import make_judge
-    from shared.stance.evaluate import evaluate_evidence
+@eval_app.command("links")
+def eval_links(folder: Path, as_json: bool = typer.Option(False, "--json"),
+               split: str = typer.Option("test", help="Which qrels/<split>.tsv to score."),
+               keep_data: Path = typer.Option(None, help="Keep the throwaway data directory here."),
+               query_split: str = typer.Option(None, help="Only the queries of one split (train, tune or "
+                                                          "validation), as the trainers cut them.")) -> None:
+    """Precision and recall of the links the production linker records, against graded qrels."""
+    from questlog.evals.links import evaluate_links
 
-    settings = Settings()
+    if query_split not in (None, "train", "tune", "validation"):
+        _fail(f"--query-split must be train, tune or validation; got {query_split!r}")
     try:
-        judge = make_judge(settings.stance, settings.llm)
         with Bar() as bar:
-            result = evaluate_evidence(judge, file, split=split, limit=limit,
-                                       progress=lambda done, total: bar("judge pairs", done, total))
+            result = evaluate_links(folder, progress=bar, split=split, keep=keep_data, query_split=query_split)
     except PermanentError as e:
         _fail(str(e))
     if as_json:
         print(json.dumps(result))
         return
-    print(f"pairs {result['n']}  stance macro-F1 {result['stance_macro_f1']:.4f}  "
-          f"rationale F1 {result['rationale_f1']:.4f}")
+    err.print(f"{result['questions']} questions over {result['documents']} documents "
+              f"({result['held_back_documents']} ingested after the questions)")
+    print(f"links {result['links']}  precision {result['precision']:.3f} (strict {result['precision_strict']:.3f})  "
+          f"recall {result['recall']:.3f} (any {result['recall_any']:.3f})  F1 {result['f1']:.3f}  "
+          f"nDCG@10 {result['ndcg@10']:.3f}")
+    for q in result["per_question"]:
+        print(f"  {q['id']:<8} links {q['links']:>4}  P {q['precision']:.2f}  R {q['recall']:.2f}  "
+              f"nDCG@10 {q['ndcg@10']:.2f}  {q['question'][:70]}")
+
+
+@eval_app.command("evidence")
+def eval_evidence(file: Path, as_json: bool = typer.Option(False, "--json"),
+                  split: str = typer.Option(None, help="Only one split of the file: train, tune or validation "
+                                                       "(as the trainers split it, by query)."),
+                  limit: int = typer.Option(None, help="Only the first N pairs.")) -> None:
+    """Stance, answer and rationale scores of the linker's evidence judge on an evidence JSONL file."""
+    from questlog.evals.evidence import evaluate_pairs
+    from shared.relevance import build_judge
+    from shared.settings import Settings
+
+    settings = Settings()
+    try:
+        judge = build_judge(settings)
+        with Bar() as bar:
+            result = evaluate_pairs(judge, file, split=split, limit=limit,
+                                    progress=lambda done, total: bar("judge pairs", done, total))
+    except PermanentError as e:
+        _fail(str(e))
+    if as_json:
+        print(json.dumps(result))
+        return
+    line = f"pairs {result['n']}  stance macro-F1 {result['stance_macro_f1']:.4f}  rationale F1 {result['rationale_f1']:.4f}"
+    if "answer_macro_f1" in result:
+        line += f"  answer macro-F1 {result['answer_macro_f1']:.4f} ({result['answer_pairs']} pairs)"
+    print(line)
     for label, m in result["per_label"].items():
         print(f"  {label:<12} P {m['precision']:.3f}  R {m['recall']:.3f}  F1 {m['f1']:.3f}  n {m['support']}")
+
+
+@train_app.command("evidence")
+def train_evidence_cmd(out: Path = typer.Option(None, help="Where to write rules.json (default: the shipped "
+                                                           "models/evidence folder)."),
+                       work: Path = typer.Option(Path(".questlog/train-evidence"),
+                                                 help="Where the training questions' corpus is ingested (kept, "
+                                                      "so a second run skips the ingest)."),
+                       others: int = typer.Option(7000, help="Background abstracts from the arXiv snapshot "
+                                                             "ingested with the judged papers.")) -> None:
+    """Learn the evidence judge's rules (gate, rationale, answer) from the research questions judged by
+    reading, with their bars chosen out of fold (see docs/evidence.md). Reads ../shared/data."""
+    import pickle
+
+    from shared.relevance import DEFAULT_MODEL_DIR
+    from training.candidate_rows import candidate_rows, training_questions
+    from training.evidence_rules import learn
+
+    try:
+        rows_file = work / "candidate_rows.pkl"
+        if rows_file.exists():
+            rows = pickle.loads(rows_file.read_bytes())
+        else:
+            rows = candidate_rows(work / "data", others=others)
+            rows_file.write_bytes(pickle.dumps(rows))
+        _, queries, qrels = training_questions()
+        by_text = {q["text"]: qrels.get(q["_id"], {}) for q in queries}
+        rules = learn(out or DEFAULT_MODEL_DIR, rows, by_text, progress=lambda m: err.print(m))
+    except (OSError, PermanentError) as e:
+        _fail(str(e))
+    print(json.dumps(rules["report"], indent=2))
 
 
 @train_app.command("stance")

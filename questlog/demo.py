@@ -120,15 +120,19 @@ def _wait(pipe, stack, out: Console) -> None:
 
 
 def _print_results(ledger, out: Console) -> int:
+    from shared.questions import question_kind
+
     missing = 0
     for q in ledger.questions():
         items = ledger.evidence(q.id, limit=5)
         total = len(ledger.evidence(q.id))
         out.print(f"\nQ{q.id} {q.text}\n  {total} evidence links; best:", markup=False, highlight=False)
+        kind = question_kind(q.text)
         for e in items:
-            out.print(f"   {e.score:.2f} [{e.stance}] {e.paper_key}  {e.title[:90]}", markup=False, highlight=False)
+            label = {"yesno": f" [{e.answer}]", "claim": f" [{e.stance}]"}.get(kind, "")
+            out.print(f"   {e.score:.2f}{label} {e.paper_key}  {e.title[:90]}", markup=False, highlight=False)
             if e.rationale:
-                out.print(f"        \u201c{e.rationale[:160]}\u201d", markup=False, highlight=False)
+                out.print(f"        \u201c{e.rationale[:240]}\u201d", markup=False, highlight=False)
         missing += total == 0
         digests = [d for d in ledger.digests(q.id) if d.status == "sent"]
         if digests:

@@ -92,6 +92,10 @@ class Stack:
         return env
 
     def start(self) -> "Stack":
+        """Start every child. Raises PermanentError, before starting anything, when the evidence model is unusable."""
+        from shared.relevance import check_judge
+
+        check_judge(self.settings)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.broker_url = resolve_broker(self.settings)
         if self.broker_url is None:

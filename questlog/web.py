@@ -122,7 +122,8 @@ def question_json(q) -> dict:
 
 def evidence_json(e: EvidenceView) -> dict:
     return {"id": e.id, "paper": e.paper_key, "paper_id": e.paper_id, "title": e.title, "url": e.url,
-            "score": e.score, "scores": e.scores, "stance": e.stance, "rationale": e.rationale,
+            "score": e.score, "scores": e.scores, "stance": e.stance, "answer": e.answer,
+            "relevance": e.relevance, "rationale": e.rationale, "rationale_sentences": e.rationale_sentences,
             "passage": e.passage, "retrieval": e.retrieval, "model": e.model,
             "found_at": as_utc(e.found_at).isoformat(), "verdict": e.verdict}
 
@@ -156,7 +157,8 @@ def _evidence_card(e: EvidenceView) -> str:
     href = _safe_href(e.url)
     title = (f'<a href="{_e(href)}" rel="noopener noreferrer">{_e(e.title)}</a>' if href
              else f"{_e(e.title)}" + (f' <span class="meta">({_e(e.url)})</span>' if e.url else ""))
-    meta = f"{_e(e.paper_key)} · score {e.score:.3f} · {_e(e.stance)}" + (f" · {_e(e.verdict)}" if e.verdict else "")
+    said = e.answer or (e.stance if e.stance in ("supports", "contradicts") else "evidence")
+    meta = f"{_e(e.paper_key)} · score {e.score:.3f} · {_e(said)}" + (f" · {_e(e.verdict)}" if e.verdict else "")
     why = f'<p class="rationale">{_e(e.rationale)}</p>' if e.rationale else ""
     return f'<li><h2>{title}</h2><p class="meta">{meta}</p>{why}<blockquote>{_e(e.passage)}</blockquote></li>'
 

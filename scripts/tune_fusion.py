@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agents.indexer.lexical import query_vector
+from shared.vectors.lexical import query_vector
 from questlog.evals.retrieval import ndcg_at, read_beir
 from shared.embedder import build_embedders
 from shared.ledger import Ledger

@@ -39,6 +39,32 @@ def question_kind(text: str) -> QuestionKind:
     return "claim"
 
 
+# English function words: a question made only of these (and symbols) asks nothing a model can match.
+_STOP = frozenset(
+    "a an the and or but if then else of to in on at by for with from into onto about over under as is are was "
+    "were be been being am do does did done can could will would shall should may might must has have had having "
+    "what which who whom whose when where why how that this these those there here it its it's they them their "
+    "we us our you your he she his her him i me my not no nor so than too very just also any all some each "
+    "more most other such only own same few both again further once".split()
+)
+
+
+def content_words(text: str) -> list[str]:
+    """The words of `text` that carry meaning: letters (and digits) of two or more, not function words."""
+    return [w for w in re.findall(r"[^\W_]{2,}", text.lower()) if w not in _STOP and not w.isdigit()]
+
+
+def check_question(text: str) -> str:
+    """The question with whitespace folded. Raises ValueError saying why when no model could embed it."""
+    folded = " ".join(text.split())
+    if not folded:
+        raise ValueError("a question needs some words; got an empty question")
+    if not content_words(folded):
+        raise ValueError(f"{folded[:80]!r} has no word to search for (only function words, numbers or symbols); "
+                         "ask about something, e.g. 'Does X improve Y?'")
+    return folded
+
+
 def rationale_segments(passage: str, sentences: list[int]) -> list[tuple[str, bool]]:
     """The passage cut into (text, is_rationale) pieces, in order, covering it exactly once.
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.expansion import ExpansionSettings
+from shared.relevance.base import JudgeSettings
 from shared.scouting import ScoutSettings
 from shared.sources.arxiv_oai import ArxivOaiSettings
 from shared.sources.crossref import CrossrefSettings
@@ -97,9 +98,16 @@ class ScheduleSettings(BaseModel):
 
 
 class LinkSettings(BaseModel):
-    min_score: float = Field(0.35, description="Cosine similarity (primary model) a passage needs to be evidence.")
-    backfill_limit: int = Field(200, description="Passages examined per question when it is added.")
-    candidates: int = Field(200, description="Passages each retriever contributes before fusion.")
+    gate: Literal["judge", "cosine"] = Field(
+        "judge", description="What admits a candidate as evidence: the evidence judge's calibrated probability "
+                             "(QUESTLOG_JUDGE__MIN_RELEVANCE), or the old gate, the primary model's cosine >= min_score.")
+    min_score: float = Field(0.35, description="With gate=cosine: cosine similarity (primary model) a passage needs "
+                                               "to be evidence.")
+    judge_candidates: int = Field(
+        40, ge=1, description="Passages each retriever (each dense model, BM25) hands the evidence judge: its top N "
+                              "of the corpus; a new passage is judged when it enters some retriever's top N.")
+    candidates: int = Field(200, description="Passages each retriever contributes before fusion (retrieval "
+                                             "without the judge: evals, reranking).")
     fusion: Literal["convex", "rrf"] = Field(
         "convex", description="How retrievers are fused: min-max normalised weighted sum, or reciprocal rank.")
     reranker: str | None = Field(None, description="A sentence-transformers CrossEncoder (folder or hub name) "
@@ -159,6 +167,7 @@ class Settings(BaseSettings):
     flower: FlowerSettings = Field(default_factory=FlowerSettings)
     tasks: TaskSettings = Field(default_factory=TaskSettings)
     stance: StanceSettings = Field(default_factory=StanceSettings)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
 
     @property

@@ -28,9 +28,11 @@ def test_asking_stores_the_question_even_when_no_broker_runs(tmp_path):
     assert listed[0]["status"] == "open"
 
 
-def test_an_empty_question_is_refused_with_a_clear_message(tmp_path):
-    r = ql(tmp_path, "ask", "  ?  ")
+def test_an_empty_question_or_one_without_a_word_to_search_for_is_refused_with_a_clear_message(tmp_path):
+    r = ql(tmp_path, "ask", "   ")
     assert r.returncode == 2 and "empty question" in r.stderr
+    r = ql(tmp_path, "ask", "  ?  ")
+    assert r.returncode == 2 and "has no word to search for" in r.stderr
 
 
 def test_a_duplicate_question_is_refused_naming_the_existing_one(tmp_path):
@@ -79,3 +81,27 @@ def test_the_cli_never_imports_torch(tmp_path, command):
             "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
+
+
+def test_the_evidence_table_shows_each_link_s_id_and_verdict_and_a_verdict_takes_that_short_id(tmp_path):
+    from shared.ids import passage_id
+    from shared.ledger import EvidenceDraft, Ledger, PassageDraft
+    from shared.records import PaperRecord
+
+    ql(tmp_path, "ask", "Does deduplication reduce memorization?")
+    ledger = Ledger(f"sqlite:///{tmp_path}/ledger.sqlite3")
+    paper = ledger.upsert_paper(PaperRecord(source="arxiv", source_id="2601.00001", arxiv_id="2601.00001",
+                                            title="Deduplicating training data", abstract="We find it does.")).paper_id
+    text = "Deduplicating training data. We find it does."
+    pid = passage_id(paper, 0, text)
+    ledger.replace_passages(paper, [PassageDraft(0, text, 0, len(text))], [pid])
+    ledger.upsert_evidence([EvidenceDraft(1, pid, paper, 0.4, {"minilm": 0.5}, "backfill", "minilm", "test",
+                                          rationale="We find it does.", relevance=0.4, answer="yes")])
+    full = ledger.evidence(1)[0].id
+    table = ql(tmp_path, "evidence", "1")
+    assert full[:8] in table.stdout and "yes" in table.stdout
+    r = ql(tmp_path, "verdict", full[:8], "reject")
+    assert r.returncode == 0 and full in r.stdout
+    listed = json.loads(ql(tmp_path, "evidence", "1", "--json").stdout)["evidence"]
+    assert listed[0]["verdict"] == "rejected" and listed[0]["answer"] == "yes"
+    assert ql(tmp_path, "verdict", "zzzzzzzz", "accept").returncode == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -121,3 +122,12 @@ def test_a_digest_request_delivered_twice_sends_one_email_and_one_slack_post(sta
     digests = [d for d in led.digests(q.id) if d.status == "sent"]
     assert len(digests) == 1 and digests[0].items == 1 and set(digests[0].channels) == {"email", "file", "slack"}
     assert led.question(q.id).digested_until is not None
+
+
+def test_a_digest_says_what_each_paper_answers_its_stance_or_that_it_is_evidence():
+    base = a_digest().items[0]
+    yes = replace(base, stance="neutral", answer="yes")
+    open_q = replace(base, stance="neutral", answer="")
+    digest = replace(a_digest(), items=(yes, open_q, base))
+    lines = [line for line in digest.render_text().splitlines() if line[:2] in ("1.", "2.", "3.")]
+    assert [line.split("]")[0] for line in lines] == ["1. [yes", "2. [evidence", "3. [supports"]

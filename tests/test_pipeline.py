@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from shared.ledger.models import EvidenceRow, PaperRow, PassageRow
 from shared.messages import CrawlRequested, EmbedRequested, LinkRequested, PapersFound
+from shared.relevance import build_judge
 from tests.conftest import drain
 
 pytestmark = pytest.mark.slow
@@ -44,11 +45,13 @@ def test_a_crawl_links_evidence_from_real_snapshot_papers(stack, crawled, snapsh
     assert counts["passages_indexed"] == counts["passages"] == counts["papers"]
     evidence = stack.ledger.evidence(crawled.id)
     assert evidence, "the question found no evidence"
+    bar = build_judge(stack.settings).min_relevance
     snapshot_ids = {p.arxiv_id for p in snapshot}
     for e in evidence:
         assert e.paper_key.removeprefix("arxiv:").split("v")[0] in snapshot_ids
-        assert e.score >= stack.settings.link.min_score
-        assert {"minilm", "fused"} <= set(e.scores)
+        assert e.score == e.relevance >= bar  # the judge's calibrated bar admitted it
+        assert {"minilm", "fused", "relevance", "dense_scaled", "bm25_scaled"} <= set(e.scores)
+        assert e.rationale and e.rationale != e.passage  # a sentence or three, never the whole passage
         assert e.model == "minilm" and e.retrieval in ("passages", "backfill")
 
 

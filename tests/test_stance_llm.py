@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pydantic import SecretStr
@@ -13,6 +10,7 @@ from pydantic import SecretStr
 from shared.errors import PermanentError, TransientError
 from shared.stance.base import LLMSettings
 from shared.stance.llm import LLMJudge, UngroundedAnswer
+from tests.chat_server import ChatServer
 
 SENTENCES = [
     "We enrolled 120 adults with mild hypertension.",
@@ -22,58 +20,11 @@ SENTENCES = [
 QUERY = "Aspirin lowers blood pressure in adults with hypertension."
 
 
-def completion(content: str) -> dict:
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "model": "test-model",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-    }
-
-
-class ChatServer:
-    """Answers each POST /v1/chat/completions with the next canned (status, body, headers, delay)."""
-
-    def __init__(self):
-        self.replies: list[tuple[int, bytes, dict, float]] = []
-        self.requests: list[dict] = []
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                server.requests.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body)})
-                status, payload, headers, delay = server.replies.pop(0)
-                time.sleep(delay)
-                try:
-                    self.send_response(status)
-                    for k, v in {"Content-Type": "application/json", **headers}.items():
-                        self.send_header(k, v)
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up first (the timeout test)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True  # a handler still sleeping (the timeout test) must not block close
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-
-    def reply(self, content: str | None = None, *, status=200, raw: bytes | None = None, headers=None, delay=0.0):
-        payload = raw if raw is not None else json.dumps(completion(content)).encode()
-        self.replies.append((status, payload, headers or {}, delay))
-
-
 @pytest.fixture
 def server():
     s = ChatServer()
     yield s
-    s.httpd.shutdown()
-    s.httpd.server_close()
+    s.close()
 
 
 def judge_for(server: ChatServer, **overrides) -> LLMJudge:

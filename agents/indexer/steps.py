@@ -11,11 +11,11 @@ import logging
 import numpy as np
 
 from agents.deps import Deps
-from agents.indexer.lexical import document_vector
 from shared.errors import PermanentError
 from shared.ids import question_point_id, uuid_for
 from shared.messages import EmbedRequested, LinkRequested, Message, VectorsReady
 from shared.vectors import SPARSE, VectorPoint
+from shared.vectors.lexical import document_vector
 
 log = logging.getLogger(__name__)
 

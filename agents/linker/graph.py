@@ -1,9 +1,13 @@
-"""The evidence-linker's graph: pick questions -> retrieve -> judge stance -> record links.
+"""The evidence-linker's graph: pick questions -> find candidates -> judge them -> record links.
 
 Two modes: 'passages' links newly indexed passages against every open question;
-'backfill' links the whole corpus against a newly added question. A candidate
-becomes evidence when the question's primary dense model scores it at least
-`link.min_score`. Idempotent: one link per (question, passage), upserted.
+'backfill' links the whole corpus against a newly added question. The candidates are the
+union of every retriever's best passages (`agents.linker.candidates`), so no single
+model's blind spot decides what is read. The evidence judge then gives each candidate a
+calibrated probability of being evidence for the question; a candidate becomes a link
+when it reaches `judge.min_relevance` (`link.gate = "judge"`, the default). The old gate,
+the primary dense model's cosine >= `link.min_score`, stays as `link.gate = "cosine"` for
+comparison. Idempotent: one link per (question, passage), upserted.
 """
 
 from __future__ import annotations
@@ -15,10 +19,12 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import RunnableConfig
 
 from agents.deps import Deps
-from agents.linker.retrieval import Candidate, retrieve_for
+from agents.linker.candidates import backfill_candidates, new_passage_candidates, scales
+from agents.linker.retrieval import Candidate
 from shared.ids import question_point_id
 from shared.ledger import EvidenceDraft
 from shared.messages import LinkRequested, Message
+from shared.relevance.features import retrieval_features
 from shared.stance import sentences_of
 
 log = logging.getLogger(__name__)
@@ -29,6 +35,7 @@ class Job(TypedDict):
     text: str
     models: list[str]
     candidates: list[Candidate]
+    scales: dict  # retriever -> Scale over the corpus now (agents.linker.candidates.scales)
 
 
 class LinkState(TypedDict, total=False):
@@ -57,13 +64,11 @@ def pick_questions(state: LinkState, config: RunnableConfig) -> dict:
     else:
         questions = [q for q in deps.ledger.questions(status="open") if q.indexed_at is not None]
     return {"jobs": [Job(question_id=q.id, text=q.text, models=question_models(deps, q.models or []),
-                         candidates=[]) for q in questions]}
+                         candidates=[], scales={}) for q in questions]}
 
 
-def retrieve_candidates(state: LinkState, config: RunnableConfig) -> dict:
+def find_candidates(state: LinkState, config: RunnableConfig) -> dict:
     deps = _deps(config)
-    ids = None if state["mode"] == "backfill" else list(state["ids"])
-    limit = deps.settings.link.backfill_limit if ids is None else len(ids)
     jobs = []
     for job in state["jobs"]:
         point = question_point_id(job["question_id"])
@@ -71,40 +76,48 @@ def retrieve_candidates(state: LinkState, config: RunnableConfig) -> dict:
         vectors = {m: v for m, v in vectors.items() if v is not None}
         if not vectors:
             continue  # not embedded yet: its backfill will cover these passages
-        cands = retrieve_for(deps, job["text"], vectors, limit=limit, ids=ids)
-        primary = job["models"][0]
-        keep = [c for c in cands if c.scores.get(primary, 0.0) >= deps.settings.link.min_score]
-        jobs.append(Job(**{**job, "candidates": keep}))
+        cut = scales(deps, job["text"], vectors)
+        if state["mode"] == "backfill":
+            cands = backfill_candidates(deps, job["text"], vectors)
+        else:
+            cands = new_passage_candidates(deps, job["text"], vectors, list(state["ids"]), cut)
+        jobs.append(Job(**{**job, "candidates": cands, "scales": cut}))
     return {"jobs": jobs}
 
 
-def judge_stance(state: LinkState, config: RunnableConfig) -> dict:
+def judge_candidates(state: LinkState, config: RunnableConfig) -> dict:
+    """Judge every candidate; keep those the gate admits, with relevance, answer and rationale."""
     deps = _deps(config)
+    link = deps.settings.link
     drafts: list[EvidenceDraft] = []
-    judge = deps.judge
     for job in state["jobs"]:
         if not job["candidates"]:
             continue
-        passages = {p.id: p for p in deps.ledger.passages([c.passage_id for c in job["candidates"]])}
-        judgements = [None] * len(job["candidates"])
-        if judge is not None:
-            pairs = [(job["text"], sentences_of(passages[c.passage_id].text)) for c in job["candidates"]]
-            judgements = judge.judge_many(pairs)
         primary = job["models"][0]
-        for cand, verdict in zip(job["candidates"], judgements, strict=True):
+        cands = job["candidates"]
+        if link.gate == "cosine":
+            cands = [c for c in cands if c.scores.get(primary, 0.0) >= link.min_score]
+        passages = {p.id: p for p in deps.ledger.passages([c.passage_id for c in cands])}
+        cands = [c for c in cands if c.passage_id in passages]
+        features = [retrieval_features(c.scores, job["scales"]) for c in cands]
+        verdicts = (deps.judge.assess_many(job["text"], [passages[c.passage_id].text for c in cands], features,
+                                           title_first=[passages[c.passage_id].kind == "abstract" for c in cands])
+                    if cands else [])
+        for cand, verdict, feats in zip(cands, verdicts, features, strict=True):
+            if link.gate == "judge" and verdict.relevance < deps.judge_threshold:
+                continue
             passage = passages[cand.passage_id]
-            scores = dict(cand.scores)
-            stance, stance_score, rationale, sentences = "neutral", None, "", []
-            if verdict is not None:
-                sents = sentences_of(passage.text)
-                stance, stance_score, sentences = verdict.stance, verdict.score, list(verdict.rationale)
-                rationale = " ".join(sents[i] for i in sentences if i < len(sents))
-                scores["stance"] = round(verdict.score, 6)
+            sents = sentences_of(passage.text)
+            scores = {**cand.scores, **verdict.scores, **{f"{k}_scaled": round(v, 4) for k, v in feats.items()}}
             drafts.append(EvidenceDraft(
                 question_id=job["question_id"], passage_id=cand.passage_id, paper_id=passage.paper_id,
-                score=cand.scores[primary], scores=scores, retrieval=state["mode"],
-                model=primary, model_version=_model_version(deps, primary), stance=stance,
-                stance_score=stance_score, rationale=rationale, rationale_sentences=sentences))
+                score=round(verdict.relevance, 6) if link.gate == "judge" else cand.scores[primary],
+                scores=scores, retrieval=state["mode"], model=primary,
+                model_version=f"{_model_version(deps, primary)}+{verdict.model}", stance=verdict.stance,
+                stance_score=verdict.answer_score, rationale=" ".join(sents[i] for i in verdict.rationale
+                                                                      if i < len(sents)),
+                rationale_sentences=list(verdict.rationale), relevance=round(verdict.relevance, 6),
+                answer=verdict.answer))
     return {"drafts": drafts}
 
 
@@ -113,19 +126,19 @@ def _model_version(deps: Deps, name: str) -> str:
 
 
 def record_links(state: LinkState, config: RunnableConfig) -> dict:
-    return {"new_ids": _deps(config).ledger.upsert_evidence(state["drafts"])}
+    return {"new_ids": _deps(config).ledger.upsert_evidence(state.get("drafts", []))}
 
 
 def build_graph():
     g = StateGraph(LinkState)
-    for name, fn in [("pick_questions", pick_questions), ("retrieve_candidates", retrieve_candidates),
-                     ("judge_stance", judge_stance), ("record_links", record_links)]:
+    steps = [("pick_questions", pick_questions), ("find_candidates", find_candidates),
+             ("judge_candidates", judge_candidates), ("record_links", record_links)]
+    for name, fn in steps:
         g.add_node(name, fn)
-    g.add_edge(START, "pick_questions")
-    g.add_edge("pick_questions", "retrieve_candidates")
-    g.add_edge("retrieve_candidates", "judge_stance")
-    g.add_edge("judge_stance", "record_links")
-    g.add_edge("record_links", END)
+    g.add_edge(START, steps[0][0])
+    for (a, _), (b, _) in zip(steps, steps[1:]):
+        g.add_edge(a, b)
+    g.add_edge(steps[-1][0], END)
     return g.compile()
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from agents.indexer.lexical import query_vector
 from shared.vectors import SPARSE, Hit, VectorStore
+from shared.vectors.lexical import query_vector
 
 RRF_K = 60
 Fusion = Literal["convex", "rrf"]
@@ -46,14 +46,19 @@ def _normalised(hits: list[Hit]) -> dict[str, float]:
 
 def retrieve(store: VectorStore, question_text: str, question_vectors: dict[str, list[float]], *, limit: int,
              ids: list[str] | None = None, lexical: bool = True, candidates: int = 200,
-             fusion: Fusion = "convex", dense_weight: float = 0.5) -> list[Candidate]:
+             fusion: Fusion = "convex", dense_weight: float = 0.5, per_retriever: int | None = None
+             ) -> list[Candidate]:
     """Fused candidates, best first, at most `limit`; restricted to passage `ids` when given.
 
     `question_vectors` maps dense model name -> the question's vector in that model;
     only those models take part (the question's own choice of models). Each
-    retriever contributes its best max(limit, candidates) passages (all of `ids`).
+    retriever contributes its best max(limit, candidates) passages, or exactly `per_retriever`
+    when given (all of `ids` when restricted).
     """
-    per_retriever = max(limit, candidates) if ids is None else max(len(ids), 1)
+    if ids is not None:
+        per_retriever = max(len(ids), 1)
+    elif per_retriever is None:
+        per_retriever = max(limit, candidates)
     rankings: dict[str, list[Hit]] = {}
     for model, vec in question_vectors.items():
         rankings[model] = store.search("passages", model, vec, per_retriever, ids=ids)
@@ -79,11 +84,12 @@ def retrieve(store: VectorStore, question_text: str, question_vectors: dict[str,
 
 
 def retrieve_for(deps, question_text: str, question_vectors: dict[str, list[float]], *, limit: int,
-                 ids: list[str] | None = None, lexical: bool = True, rerank_stage: bool = True
-                 ) -> list[Candidate]:
-    """`retrieve` with the settings' fusion, then the reranking stage when one is configured."""
+                 ids: list[str] | None = None, lexical: bool = True, rerank_stage: bool = True,
+                 per_retriever: int | None = None) -> list[Candidate]:
+    """`retrieve` with the settings' fusion (and exactly `per_retriever` passages from each retriever
+    when given), then the reranking stage when one is configured."""
     cands = retrieve(deps.store, question_text, question_vectors, limit=limit, ids=ids, lexical=lexical,
-                     **options(deps.settings.link))
+                     per_retriever=per_retriever, **options(deps.settings.link))
     if not rerank_stage or deps.reranker is None or not cands:
         return cands
     from shared.rerank import rerank

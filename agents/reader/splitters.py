@@ -6,6 +6,7 @@ from typing import Protocol
 
 from shared.ledger import PassageDraft
 from shared.ledger.models import PaperRow
+from shared.passages import abstract_passage
 
 
 class PassageSplitter(Protocol):
@@ -17,7 +18,5 @@ class AbstractSplitter:
     """One passage: the title, then the abstract (offsets are into that combined text)."""
 
     def split(self, paper: PaperRow) -> list[PassageDraft]:
-        title = " ".join(paper.title.split())
-        abstract = " ".join((paper.abstract or "").split())
-        text = f"{title}. {abstract}" if abstract else title
+        text = abstract_passage(paper.title, paper.abstract or "")
         return [PassageDraft(index=0, text=text, start=0, end=len(text), kind="abstract")] if text else []

@@ -46,7 +46,7 @@ def compose(state: DigestState, config: RunnableConfig) -> dict:
             continue
         best[ev.paper_id] = DigestItem(paper_key=ev.paper_key, title=ev.title, url=ev.url, score=ev.score,
                                        stance=ev.stance, rationale=ev.rationale, passage=ev.passage,
-                                       evidence_id=ev.id)
+                                       evidence_id=ev.id, answer=ev.answer or "")
     items = tuple(list(best.values())[: deps.settings.digest.max_items])
     return {"digest": Digest(did, q.id, q.text, start, end, items)}
 

@@ -103,8 +103,11 @@ class MemoryBlobs:
         self._data.pop(key, None)
 
 
-def ingest(deps, corpus: list[dict], progress: Progress | None = None, batch: int = 256) -> dict[str, str]:
-    """Documents -> papers -> passages -> vectors, through the production agents. Returns doc id -> passage id."""
+def ingest(deps, corpus: list[dict], progress: Progress | None = None, batch: int = 256, stage: str = "ingest",
+           on_link: Callable | None = None) -> dict[str, str]:
+    """Documents -> papers -> passages -> vectors, through the production agents. Returns doc id -> passage id.
+
+    `on_link` receives each LinkRequested the index step sends on (the stack's linker would run it)."""
     from agents.indexer import steps
     from agents.reader import graph as reader
     from shared.messages import EmbedRequested, PapersFound, VectorsReady
@@ -123,12 +126,16 @@ def ingest(deps, corpus: list[dict], progress: Progress | None = None, batch: in
         for msg in reader.run(PapersFound(paper_ids=tuple(ids)), deps):
             for ready in steps.embed(msg, deps):
                 assert isinstance(ready, VectorsReady) and isinstance(msg, EmbedRequested)
-                steps.index(ready, deps)
+                for link in steps.index(ready, deps):
+                    if on_link is not None:
+                        on_link(link)
         if progress:
-            progress("ingest", min(start + batch, len(corpus)), len(corpus))
+            progress(stage, min(start + batch, len(corpus)), len(corpus))
+    wanted = set(doc_paper.values())
     paper_passage = {}
     for row in deps.ledger.passages(deps.ledger.current_passage_ids()):
-        paper_passage[row.paper_id] = row.id
+        if row.paper_id in wanted:
+            paper_passage[row.paper_id] = row.id
     return {doc: paper_passage[p] for doc, p in doc_paper.items() if p in paper_passage}
 
 

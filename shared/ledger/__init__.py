@@ -1,6 +1,6 @@
 """The relational ledger: questions, papers, passages, evidence, digests, cursors, dead letters."""
 
-from shared.ledger.corpus import PassageDraft, PaperUpsert
+from shared.ledger.corpus import PaperUpsert, PassageDraft
 from shared.ledger.evidence import EvidenceDraft, EvidenceView
 from shared.ledger.store import Ledger, as_utc
 

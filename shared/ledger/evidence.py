@@ -9,7 +9,16 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.ids import evidence_id
-from shared.ledger.models import DeliveryRow, DigestRow, EvidenceRow, PaperRow, PassageRow, QuestionRow, utcnow
+from shared.ledger.models import (
+    DeliveryRow,
+    DigestRow,
+    EvidenceRow,
+    JudgementCacheRow,
+    PaperRow,
+    PassageRow,
+    QuestionRow,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,7 @@ class EvidenceView:
     id: str
     question_id: int
     paper_id: str
+    passage_id: str
     paper_key: str
     title: str
     url: str | None
@@ -56,8 +66,10 @@ class EvidenceView:
 
 class EvidenceMixin:
     def upsert_evidence(self, drafts: list[EvidenceDraft]) -> list[str]:
-        """Record links; returns the ids that are new. The same (question, passage) is one link:
-        a second run refreshes its scores but keeps found_at and the user's verdict."""
+        """Record links; returns the ids that are new. The same (question, passage) is one link, and its
+        first judgement stands: a second run by the same models changes nothing (a relevance depends on
+        the corpus at the time, so a re-run would otherwise move the user's list under them); a run by
+        other models (another `model_version`) refreshes the scores. found_at and the verdict are kept."""
 
         def write(s: Session) -> list[str]:
             new = []
@@ -71,7 +83,7 @@ class EvidenceMixin:
                     s.add(EvidenceRow(id=eid, question_id=d.question_id, passage_id=d.passage_id,
                                       paper_id=d.paper_id, retrieval=d.retrieval, **values))
                     new.append(eid)
-                else:
+                elif row.model_version != d.model_version:
                     for k, v in values.items():
                         setattr(row, k, v)
             return new
@@ -93,7 +105,7 @@ class EvidenceMixin:
                 q = q.where(EvidenceRow.found_at <= until)
             if limit:
                 q = q.limit(limit)
-            return [EvidenceView(id=e.id, question_id=e.question_id, paper_id=p.id, paper_key=p.canonical_id
+            return [EvidenceView(id=e.id, question_id=e.question_id, paper_id=p.id, passage_id=e.passage_id, paper_key=p.canonical_id
                                  + (f"v{p.version}" if p.version else ""), title=p.title, url=p.url,
                                  passage=ps.text, score=e.score, scores=e.scores, stance=e.stance,
                                  rationale=e.rationale, retrieval=e.retrieval, model=e.model,
@@ -101,14 +113,36 @@ class EvidenceMixin:
                                  answer=e.answer or "", rationale_sentences=list(e.rationale_sentences or []))
                     for e, p, ps in s.execute(q)]
 
-    def set_verdict(self, evidence: str, verdict: str | None) -> None:
+    def set_verdict(self, evidence: str, verdict: str | None) -> str:
+        """Set a link's verdict; `evidence` is its id or a unique prefix of it (at least 6 characters,
+        as `questlog evidence` shows). Returns the full id; raises NotFound for none or several."""
+        from shared.errors import NotFound
+
         with self.session() as s:
             row = s.get(EvidenceRow, evidence)
+            if row is None and len(evidence) >= 6:
+                like = evidence.replace("%", "").replace("_", "")
+                rows = s.scalars(select(EvidenceRow).where(EvidenceRow.id.startswith(like)).limit(2)).all()
+                if len(rows) > 1:
+                    raise NotFound(f"{evidence} is the start of several evidence ids; give more of it")
+                row = rows[0] if rows and like == evidence else None
             if row is None:
-                from shared.errors import NotFound
-
                 raise NotFound(f"no evidence with id {evidence}")
             row.verdict = verdict
+            return row.id
+
+    # -- the LLM judge's answers ------------------------------------------------
+    def cached_judgement(self, key: str) -> dict | None:
+        with self.session() as s:
+            row = s.get(JudgementCacheRow, key)
+            return dict(row.value) if row else None
+
+    def store_judgement(self, key: str, value: dict) -> None:
+        def write(s: Session) -> None:
+            if s.get(JudgementCacheRow, key) is None:
+                s.add(JudgementCacheRow(key=key, value=value))
+
+        self.retrying(write)
 
     # -- digests -----------------------------------------------------------
     def open_digest(self, digest: str, question_id: int, window_start: datetime | None,

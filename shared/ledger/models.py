@@ -101,6 +101,15 @@ class EvidenceRow(Base):
     verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)  # accepted | rejected
 
 
+class JudgementCacheRow(Base):
+    """An LLM judge's checked answer, by a hash of (prompt version, model, question, passage)."""
+
+    __tablename__ = "judgement_cache"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class DigestRow(Base):
     __tablename__ = "digests"
     id: Mapped[str] = mapped_column(String(36), primary_key=True)

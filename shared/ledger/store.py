@@ -17,10 +17,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.errors import NotFound, PermanentError
+from shared.ids import normalize_text, uuid_for
 from shared.ledger.corpus import CorpusMixin
 from shared.ledger.evidence import EvidenceMixin
 from shared.ledger.migrate import upgrade
-from shared.ids import normalize_text, uuid_for
 from shared.ledger.models import (
     CursorRow,
     DeadLetterRow,
@@ -31,6 +31,7 @@ from shared.ledger.models import (
     QuestionRow,
     utcnow,
 )
+from shared.questions import check_question
 
 QUESTION_STATUSES = ("open", "parked", "answered")
 
@@ -75,11 +76,13 @@ class Ledger(CorpusMixin, EvidenceMixin):
 
     # -- questions -------------------------------------------------------
     def add_question(self, text: str, models: list[str] | None = None) -> QuestionRow:
-        """Add an open question. Raises PermanentError for an empty text or a duplicate."""
-        text = " ".join(text.split())
+        """Add an open question. Raises PermanentError for a duplicate, or a text with nothing to search
+        for (empty, only function words or symbols), saying why."""
+        try:
+            text = check_question(text)
+        except ValueError as e:
+            raise PermanentError(str(e)) from e
         norm = normalize_text(text)
-        if len(norm) < 3:
-            raise PermanentError("a question needs some words; got an empty question")
         with self.session() as s:
             existing = s.scalar(select(QuestionRow).where(QuestionRow.normalized == norm))
             if existing:

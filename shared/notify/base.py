@@ -19,6 +19,13 @@ class DigestItem:
     rationale: str
     passage: str
     evidence_id: str
+    answer: str = ""  # yes | no | mixed | unclear for a yes/no question, else ""
+
+    @property
+    def label(self) -> str:
+        """What the paper says on the question: its answer (yes/no questions), its stance (a claim it
+        supports or contradicts), else "evidence" (an open question)."""
+        return self.answer or (self.stance if self.stance in ("supports", "contradicts") else "evidence")
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class Digest:
                  f"New evidence since {since} (until {self.window_end:%Y-%m-%d %H:%M} UTC): {len(self.items)} papers",
                  ""]
         for n, it in enumerate(self.items, 1):
-            lines.append(f"{n}. [{it.stance}] {it.title} ({it.paper_key}, score {it.score:.2f})")
+            lines.append(f"{n}. [{it.label}] {it.title} ({it.paper_key}, score {it.score:.2f})")
             if it.url:
                 lines.append(f"   {it.url}")
             quote = it.rationale or it.passage

