@@ -62,8 +62,18 @@ def pipeline_or_none(s: Settings):
     return Pipeline(s, url)
 
 
+def _version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        print(f"questlog {version('questlog')}")
+        raise typer.Exit()
+
+
 @app.callback()
-def main(data_dir: Path = typer.Option(None, "--data-dir", help="Data directory (env QUESTLOG_DATA_DIR).")) -> None:
+def main(data_dir: Path = typer.Option(None, "--data-dir", help="Data directory (env QUESTLOG_DATA_DIR)."),
+         show_version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                           help="Print the version and exit.")) -> None:
     if data_dir is not None:
         os.environ["QUESTLOG_DATA_DIR"] = str(data_dir)
 

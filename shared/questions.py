@@ -54,11 +54,18 @@ def content_words(text: str) -> list[str]:
     return [w for w in re.findall(r"[^\W_]{2,}", text.lower()) if w not in _STOP and not w.isdigit()]
 
 
+MAX_QUESTION_CHARS = 2000  # the same cap on SQLite and PostgreSQL; a question is a sentence or two, not a paper
+
+
 def check_question(text: str) -> str:
-    """The question with whitespace folded. Raises ValueError saying why when no model could embed it."""
+    """The question with whitespace folded. Raises ValueError saying why when it is empty, longer than
+    MAX_QUESTION_CHARS, or has no word any model could search for."""
     folded = " ".join(text.split())
     if not folded:
         raise ValueError("a question needs some words; got an empty question")
+    if len(folded) > MAX_QUESTION_CHARS:
+        raise ValueError(f"a question is at most {MAX_QUESTION_CHARS} characters; this one has {len(folded)} "
+                         "(put the detail in its notes)")
     if not content_words(folded):
         raise ValueError(f"{folded[:80]!r} has no word to search for (only function words, numbers or symbols); "
                          "ask about something, e.g. 'Does X improve Y?'")

@@ -105,3 +105,14 @@ def test_the_evidence_table_shows_each_link_s_id_and_verdict_and_a_verdict_takes
     listed = json.loads(ql(tmp_path, "evidence", "1", "--json").stdout)["evidence"]
     assert listed[0]["verdict"] == "rejected" and listed[0]["answer"] == "yes"
     assert ql(tmp_path, "verdict", "zzzzzzzz", "accept").returncode == 2
+
+
+def test_a_question_over_two_thousand_characters_is_refused_in_one_line(tmp_path):
+    r = ql(tmp_path, "ask", "Does " + "very " * 500 + "long text help?")
+    assert r.returncode == 2 and "at most 2000 characters" in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_the_version_is_printed(tmp_path):
+    r = ql(tmp_path, "--version")
+    assert r.returncode == 0 and r.stdout.startswith("questlog 0.")

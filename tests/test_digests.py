@@ -131,3 +131,12 @@ def test_a_digest_says_what_each_paper_answers_its_stance_or_that_it_is_evidence
     digest = replace(a_digest(), items=(yes, open_q, base))
     lines = [line for line in digest.render_text().splitlines() if line[:2] in ("1.", "2.", "3.")]
     assert [line.split("]")[0] for line in lines] == ["1. [yes", "2. [evidence", "3. [supports"]
+
+
+def test_slack_text_is_escaped_so_a_title_cannot_ping_the_channel_or_forge_a_link():
+    item = replace(a_digest().items[0], title="<!channel> A & B <http://evil.example|click>",
+                   rationale="x < y > z", url="https://arxiv.org/abs/2606.00001?a=1|b")
+    payload = SlackNotifier("http://127.0.0.1:1/hook").payload(replace(a_digest(), items=(item,)))
+    text = payload["blocks"][1]["text"]["text"]
+    assert "<!channel>" not in text and "&lt;!channel&gt; A &amp; B &lt;http://evil.example|click&gt;" in text
+    assert "x &lt; y &gt; z" in text and "<https://arxiv.org/abs/2606.00001?a=1%7Cb|" in text

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from questlog.evals.retrieval import MemoryBlobs, ingest, ndcg_at, read_beir
+from questlog.evals.retrieval import ingest, ndcg_at, read_beir, throwaway_deps
 from shared.errors import PermanentError
 
 Progress = Callable[[str, int, int], None]
@@ -91,10 +90,7 @@ def evaluate_links(folder: Path, settings=None, progress: Progress | None = None
 
     `query_split` keeps only the queries of one split (train / tune / validation) as the trainers
     cut them (`shared.stance.evaluate.split_of`). Raises PermanentError for a malformed folder."""
-    from agents.deps import Deps
-    from shared.ledger import Ledger
     from shared.questions import question_kind
-    from shared.settings import Settings
     from shared.stance.evaluate import split_of
 
     corpus, queries, qrels = read_beir(folder, split)
@@ -107,12 +103,7 @@ def evaluate_links(folder: Path, settings=None, progress: Progress | None = None
             raise PermanentError(f"{folder}: no graded query falls in the {query_split!r} split")
     if max(g for rel in qrels.values() for g in rel.values()) == 1:  # binary qrels: relevant = evidence
         qrels = {q: {d: 2 for d in rel} for q, rel in qrels.items()}
-    base = settings or Settings()
-    work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="questlog-eval-links-"))
-    work.mkdir(parents=True, exist_ok=True)
-    settings = base.model_copy(update={"data_dir": work, "ledger": base.ledger.model_copy(update={"url": None}),
-                                       "vectors": base.vectors.model_copy(update={"url": None})})
-    deps = Deps(settings=settings, ledger=Ledger(settings.ledger_url), overrides={"blobs": MemoryBlobs()})
+    work, deps = throwaway_deps(settings, keep)
     try:
         first = [d for d in corpus if not held_back(d["_id"])]
         later = [d for d in corpus if held_back(d["_id"])]

@@ -146,24 +146,31 @@ def configurations(models: list[str], reranker: str | None = None) -> list[tuple
     return [(default, models, True), *[(f"dense:{m}", [m], False) for m in models], ("bm25", [], True)]
 
 
-def evaluate(folder: Path, settings=None, progress: Progress | None = None, split: str = "test",
-             keep: Path | None = None) -> dict:
-    """Metrics of every configuration. The throwaway data directory is removed unless `keep` names one."""
+def throwaway_deps(settings=None, keep: Path | None = None) -> tuple[Path, object]:
+    """(data directory, Deps) for an evaluation: `keep` or a new temporary folder, always the embedded
+    ledger and vector store (never the user's servers), blobs in memory."""
     from agents.deps import Deps
-    from agents.linker.retrieval import retrieve_for
     from shared.ledger import Ledger
     from shared.settings import Settings
 
-    corpus, queries, qrels = read_beir(folder, split)
-    queries = [q for q in queries if qrels.get(q["_id"])]
-    if not queries:
-        raise PermanentError(f"{folder}: no query has a relevant document in qrels/{split}.tsv")
     base = settings or Settings()
     work = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="questlog-eval-"))
     work.mkdir(parents=True, exist_ok=True)
     settings = base.model_copy(update={"data_dir": work, "ledger": base.ledger.model_copy(update={"url": None}),
                                        "vectors": base.vectors.model_copy(update={"url": None})})
-    deps = Deps(settings=settings, ledger=Ledger(settings.ledger_url), overrides={"blobs": MemoryBlobs()})
+    return work, Deps(settings=settings, ledger=Ledger(settings.ledger_url), overrides={"blobs": MemoryBlobs()})
+
+
+def evaluate(folder: Path, settings=None, progress: Progress | None = None, split: str = "test",
+             keep: Path | None = None) -> dict:
+    """Metrics of every configuration. The throwaway data directory is removed unless `keep` names one."""
+    from agents.linker.retrieval import retrieve_for
+
+    corpus, queries, qrels = read_beir(folder, split)
+    queries = [q for q in queries if qrels.get(q["_id"])]
+    if not queries:
+        raise PermanentError(f"{folder}: no query has a relevant document in qrels/{split}.tsv")
+    work, deps = throwaway_deps(settings, keep)
     try:
         doc_of = {p: d for d, p in ingest(deps, corpus, progress).items()}
         texts = [q["text"] for q in queries]

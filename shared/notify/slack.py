@@ -7,6 +7,17 @@ import httpx
 from shared.notify.base import DeliveryError, Digest
 
 
+def escape(text: str) -> str:
+    """Slack mrkdwn control characters escaped (https://api.slack.com/reference/surfaces/formatting#escaping):
+    a paper titled "<!channel> ..." must not ping the channel, nor "<http://x|click>" become a link."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _link_url(url: str) -> str:
+    # inside <url|text> a "|" or ">" would end the link early
+    return url.replace("|", "%7C").replace(">", "%3E").replace("<", "%3C")
+
+
 class SlackNotifier:
     name = "slack"
 
@@ -18,10 +29,11 @@ class SlackNotifier:
         blocks = [{"type": "header", "text": {"type": "plain_text", "text": f"Q{digest.question_id}: "
                                                                             f"{digest.question[:140]}"}}]
         for it in digest.items:
-            link = f"<{it.url}|{it.title}>" if it.url else it.title
-            quote = (it.rationale or it.passage)[:280]
+            title = escape(it.title)
+            link = f"<{_link_url(it.url)}|{title}>" if it.url else title
+            quote = escape((it.rationale or it.passage)[:280])
             blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                           "text": f"*[{it.label}]* {link} ({it.paper_key}, {it.score:.2f})\n> {quote}"}})
+                           "text": f"*[{it.label}]* {link} ({escape(it.paper_key)}, {it.score:.2f})\n> {quote}"}})
         return {"text": digest.subject, "blocks": blocks[:50]}
 
     def send(self, digest: Digest) -> None:
