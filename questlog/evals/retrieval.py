@@ -171,6 +171,7 @@ def evaluate(folder: Path, settings=None, progress: Progress | None = None, spli
     if not queries:
         raise PermanentError(f"{folder}: no query has a relevant document in qrels/{split}.tsv")
     work, deps = throwaway_deps(settings, keep)
+    settings = deps.settings
     try:
         doc_of = {p: d for d, p in ingest(deps, corpus, progress).items()}
         texts = [q["text"] for q in queries]
