@@ -104,8 +104,14 @@ def ask(text: str, model: list[str] = typer.Option(None, "--model", help="Dense 
 
 
 @app.command()
-def questions(as_json: bool = typer.Option(False, "--json"), status: str = typer.Option(None)) -> None:
+def questions(as_json: bool = typer.Option(False, "--json"),
+              status: str = typer.Option(None, help="Only questions with this status: open, parked or answered.")
+              ) -> None:
     """List questions."""
+    from shared.ledger.store import QUESTION_STATUSES
+
+    if status is not None and status not in QUESTION_STATUSES:
+        fail(f"--status must be one of {', '.join(QUESTION_STATUSES)}; got {status!r}")
     rows = ledger().questions(status=status)
     data = [{"id": q.id, "text": q.text, "status": q.status, "notes": q.notes, "models": q.models,
              "created_at": q.created_at.isoformat()} for q in rows]
@@ -219,9 +225,11 @@ def up(flower: bool = typer.Option(True, "--flower/--no-flower")) -> None:
     except PermanentError as e:
         fail(str(e))
     out.print(f"questlog is up; data in {s.data_dir.resolve()}")
-    out.print(f"  broker   {stack.broker_url}")
-    out.print(f"  ledger   {s.ledger_url}")
-    out.print(f"  vectors  {s.vectors.url or (s.data_dir / 'qdrant').resolve()}")
+    from questlog.report import mask_password
+
+    out.print(f"  broker   {mask_password(stack.broker_url)}")  # passwords never reach a terminal or a log
+    out.print(f"  ledger   {mask_password(s.ledger_url)}")
+    out.print(f"  vectors  {mask_password(s.vectors.url) or (s.data_dir / 'qdrant').resolve()}")
     out.print(f"  logs     {(s.data_dir / 'logs').resolve()}")
     if flower:
         out.print(f"  flower   http://{s.flower.host}:{s.flower.port}  (user {s.flower.user}, password in "

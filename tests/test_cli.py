@@ -116,3 +116,9 @@ def test_a_question_over_two_thousand_characters_is_refused_in_one_line(tmp_path
 def test_the_version_is_printed(tmp_path):
     r = ql(tmp_path, "--version")
     assert r.returncode == 0 and r.stdout.startswith("questlog 0.")
+
+
+def test_listing_questions_by_an_unknown_status_is_refused_naming_the_choices(tmp_path):
+    r = ql(tmp_path, "questions", "--status", "bogus")
+    assert r.returncode == 2 and "open, parked, answered" in r.stderr
+    assert ql(tmp_path, "questions", "--status", "parked", "--json").stdout.strip() == "[]"
