@@ -22,3 +22,15 @@ def join_passage(title: str, sentences: list[str]) -> tuple[str, list[tuple[int,
         spans.append((len(text), len(text) + len(s)))
         text += s
     return text, spans
+
+
+def map_sentences(picked: list[int], source: list[tuple[int, int]], target: list[tuple[int, int]]) -> list[int]:
+    """Indices of the `target` spans that the `picked` `source` spans cover (more than half of the shorter
+    of the two overlap): sentence indices carried from one split of a passage to another."""
+    out = set()
+    for i in picked:
+        s, e = source[i]
+        for j, (a, b) in enumerate(target):
+            if min(b, e) - max(a, s) > 0.5 * min(b - a, e - s):
+                out.add(j)
+    return sorted(out)

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.passages import join_passage
+from shared.passages import join_passage, map_sentences
 from shared.stance.cross_encoder import split_sentences
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -37,15 +37,7 @@ class Example:
 
 def map_rationale(passage: str, gold_spans: list[tuple[int, int]], gold: list[int]) -> list[int]:
     """Indices of our sentences (split_sentences of the passage) covering the gold sentences."""
-    ours = split_sentences(passage)
-    out = set()
-    for g in gold:
-        a, b = gold_spans[g]
-        for i, (s, e) in enumerate(ours):
-            overlap = min(b, e) - max(a, s)
-            if overlap > 0.5 * min(b - a, e - s):
-                out.add(i)
-    return sorted(out)
+    return map_sentences(gold, gold_spans, split_sentences(passage))
 
 
 def example(question: str, title: str, sentences: list[str], **labels) -> Example:

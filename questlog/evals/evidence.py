@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from shared.passages import join_passage
+from shared.passages import join_passage, map_sentences
 from shared.questions import question_kind
 from shared.stance.evaluate import rationale_metrics, read_evidence, stance_metrics
 
@@ -32,14 +32,7 @@ def to_file_sentences(passage: str, file_spans: list[tuple[int, int]], picked: l
     """Our sentence indices (split_sentences of the passage) -> the file's sentence indices they overlap."""
     from shared.stance.cross_encoder import split_sentences
 
-    ours = split_sentences(passage)
-    out = set()
-    for i in picked:
-        s, e = ours[i]
-        for j, (a, b) in enumerate(file_spans):
-            if min(b, e) - max(a, s) > 0.5 * min(b - a, e - s):
-                out.add(j)
-    return sorted(out)
+    return map_sentences(picked, split_sentences(passage), file_spans)
 
 
 def evaluate_pairs(judge, path: Path, *, split=None, limit: int | None = None, progress: Progress | None = None
