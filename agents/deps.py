@@ -94,7 +94,7 @@ class Deps:
     @property
     def judge_threshold(self) -> float:
         """The calibrated probability a candidate needs to become a link."""
-        return getattr(self.judge, "min_relevance", None) or self.settings.judge.min_relevance or 0.5
+        return self.judge.bar_for(True)  # a bar of 0 (link every candidate) is a bar too
 
     def close(self) -> None:
         if "store" in self.__dict__:

@@ -122,3 +122,11 @@ def test_only_pairs_that_reach_the_bar_are_explained_unless_asked(judge):
     assert off.relevance < judge.min_relevance and off.rationale == [] and off.answer == "unclear"
     explained = judge.assess_many(YES_NO, [OFF_TOPIC], [{"dense": -0.5, "bm25": -0.5}], explain_all=True)[0]
     assert explained.rationale and explained.answer in ("yes", "no", "mixed", "unclear")
+
+
+def test_a_bar_of_zero_set_by_the_user_is_the_linker_s_bar_not_replaced_by_a_default():
+    from agents.deps import Deps
+    from shared.settings import Settings
+
+    zero = EvidenceRulesJudge(JudgeSettings(min_relevance=0.0))
+    assert Deps(Settings(), ledger=None, overrides={"judge": zero}).judge_threshold == 0.0
