@@ -57,6 +57,20 @@ def test_it_scores_what_the_linker_recorded_in_backfill_and_for_new_papers(tmp_p
     assert "ingest corpus" in r.stderr  # progress goes to stderr, the JSON alone to stdout
 
 
+@pytest.mark.slow
+def test_a_sample_keeps_that_many_documents_and_counts_only_their_grades(tmp_path):
+    folder = small_rq(tmp_path / "rq", questions=1, others=30)
+    r = run_eval(folder, "--sample", "25")
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout)
+    assert out["documents"] == 25
+    graded = {line.split("\t")[1] for line in (folder / "qrels" / "test.tsv").read_text().splitlines()[1:]
+              if int(line.split("\t")[2]) >= 1}
+    assert 0 < out["per_question"][0]["relevant_docs"] < len(graded)  # the rest were not kept
+    bad = run_eval(folder, "--sample", "0")
+    assert bad.returncode == 2 and "--sample must be at least 1" in bad.stderr
+
+
 def test_a_folder_whose_qrels_grade_nothing_is_refused_naming_the_file(tmp_path):
     folder = small_rq(tmp_path / "rq", others=0)
     lines = (folder / "qrels" / "test.tsv").read_text().splitlines()

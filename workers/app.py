@@ -12,6 +12,8 @@ from celery import Celery
 from shared.broker import resolve_broker
 from shared.settings import Settings
 
+# seconds a delivered, unacknowledged task stays invisible before Redis hands it out again
+VISIBILITY_TIMEOUT_S = 3600
 QUEUES = ("scout", "read", "embed", "index", "link", "digest")
 
 # Queue groups served by one worker process group each (see `questlog up` and compose.yaml).
@@ -51,7 +53,7 @@ def make_app(settings: Settings | None = None, broker_url: str | None = None) ->
         task_routes={name: {"queue": q} for name, q in TASK_QUEUES.items()}, task_default_queue="scout",
         worker_send_task_events=True, task_send_sent_event=True, worker_hijack_root_logger=False,
         broker_connection_retry_on_startup=True,
-        broker_transport_options={"visibility_timeout": 3600},
+        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         beat_schedule={
             "crawl": {"task": "questlog.scout.tick", "schedule": settings.schedule.crawl_every_s},
             "digest": {"task": "questlog.digest.tick", "schedule": settings.schedule.digest_every_s},

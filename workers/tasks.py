@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 import redis
 from celery import Celery, Task
 from celery.exceptions import Retry
-from celery.signals import worker_process_init
+from celery.signals import beat_init, worker_process_init
 from pydantic import ValidationError
 
 from agents.deps import Deps
@@ -33,8 +33,26 @@ from shared.messages import (
     PapersFound,
     VectorsReady,
 )
+from workers.app import VISIBILITY_TIMEOUT_S
 
 log = logging.getLogger("questlog.worker")
+
+# a countdown past the broker's visibility timeout gets the message redelivered while it waits
+# (a second copy runs); a source that asks for longer is asked again later, and counts a retry
+MAX_COUNTDOWN_S = VISIBILITY_TIMEOUT_S / 2
+
+
+class DeadLettered(Exception):
+    """Raised once a message is parked in the dead-letter record, so Celery — and Flower — count the
+    task failed, with its reason, not a success. Declared in each task's `throws`: no traceback."""
+
+
+def retry_wait(err: BaseException, retries: int, settings) -> float:
+    """Seconds before the next attempt: what the far end asked for, else capped jittered backoff;
+    never past MAX_COUNTDOWN_S."""
+    asked = getattr(err, "retry_after", None)
+    wait = asked if asked else backoff_delay(retries, settings.retry_base_s, settings.retry_max_s)
+    return min(wait, MAX_COUNTDOWN_S)
 
 TASK_FOR: dict[type[Message], str] = {
     CrawlRequested: "questlog.scout.crawl",
@@ -53,6 +71,13 @@ def _forget_parent_resources(**_kwargs) -> None:
     """A forked pool process must not reuse its parent's connections or engine locks."""
     global _deps
     _deps = None
+
+
+@beat_init.connect
+def _tick_at_start(sender, **_kwargs) -> None:
+    """Beat's first tick would come one interval after it starts: a restart would wait that long (an
+    hour by default) to reconcile lost work and crawl. One scout tick now."""
+    sender.app.send_task("questlog.scout.tick")
 
 
 def deps_for(app: Celery) -> Deps:
@@ -98,7 +123,8 @@ def _alive(pid: int) -> bool:
 
 
 def run_step(task: Task, msg_cls: type[Message], payload: dict, agent) -> str:
-    """The one shape of every task. Returns a short outcome for Flower."""
+    """The one shape of every task. Returns a short outcome for Flower; raises DeadLettered once the
+    message is in the dead-letter record."""
     app = task.app
     deps = deps_for(app)
     name = task.name
@@ -106,31 +132,34 @@ def run_step(task: Task, msg_cls: type[Message], payload: dict, agent) -> str:
         msg = msg_cls.model_validate(payload)
     except ValidationError as err:
         deps.ledger.dead_letter(name, f"invalid:{hash(str(payload))}", payload, f"invalid message: {err}", 1)
-        return "dead-letter: invalid message"
+        raise DeadLettered(f"invalid message: {err}") from None
     claim = f"questlog:claim:{name}:{msg.dedup_key}"
     if not take_claim(deps.redis, claim):
         if task.request.retries >= TWIN_WAITS:
             deps.ledger.dead_letter(name, msg.dedup_key, payload, "a twin of this message held its claim too long",
                                     task.request.retries + 1)
-            return "dead-letter: claim held"
+            raise DeadLettered("a twin of this message held its claim too long")
         raise task.retry(countdown=2 + backoff_delay(0, 2, 5))  # a twin is running this message now
     try:
         out = agent(msg, deps)
     except PermanentError as err:
         deps.ledger.dead_letter(name, msg.dedup_key, payload, str(err), task.request.retries + 1)
         log.warning("%s dead-lettered %s: %s", name, msg.dedup_key, err)
-        return f"dead-letter: {err}"
+        raise DeadLettered(str(err)) from None
     except Retry:
         raise
+    except RecursionError as err:  # input nested too deep to parse: every attempt would fail the same way
+        deps.ledger.dead_letter(name, msg.dedup_key, payload, f"input nested too deep to read: {err}",
+                                task.request.retries + 1)
+        raise DeadLettered("input nested too deep to read") from None
     except Exception as err:  # TransientError and the unexpected: retry, capped
         settings = deps.settings.tasks
         if task.request.retries >= settings.max_retries:
             deps.ledger.dead_letter(name, msg.dedup_key, payload, f"{type(err).__name__}: {err}",
                                     task.request.retries + 1)
             log.error("%s gave up on %s after %d attempts: %s", name, msg.dedup_key, task.request.retries + 1, err)
-            return f"dead-letter: {err}"
-        wait = getattr(err, "retry_after", None) or backoff_delay(task.request.retries, settings.retry_base_s,
-                                                                   settings.retry_max_s)
+            raise DeadLettered(f"{type(err).__name__}: {err}") from None
+        wait = retry_wait(err, task.request.retries, settings)
         log.warning("%s will retry %s in %.1fs: %s", name, msg.dedup_key, wait, err)
         raise task.retry(countdown=wait, exc=err) from err
     finally:
@@ -148,7 +177,8 @@ def register(app: Celery) -> None:
     from agents.summarizer import graph as summarizer
 
     def step(name: str, msg_cls: type[Message], agent):
-        @app.task(name=name, bind=True, max_retries=None)  # run_step caps retries and dead-letters
+        # run_step caps retries and dead-letters
+        @app.task(name=name, bind=True, max_retries=None, throws=(DeadLettered,))
         def _task(self, payload: dict) -> str:
             return run_step(self, msg_cls, payload, agent)
 

@@ -85,11 +85,13 @@ def _rates(c: dict) -> dict:
 
 
 def evaluate_links(folder: Path, settings=None, progress: Progress | None = None, split: str = "test",
-                   keep: Path | None = None, query_split: str | None = None) -> dict:
+                   keep: Path | None = None, query_split: str | None = None, sample: int | None = None) -> dict:
     """Run the production linker as the stack does and score what the ledger recorded (module docstring).
 
     `query_split` keeps only the queries of one split (train / tune / validation) as the trainers
-    cut them (`shared.stance.evaluate.split_of`). Raises PermanentError for a malformed folder."""
+    cut them (`shared.stance.evaluate.split_of`). `sample` keeps that many documents (a fixed choice by
+    hash of their ids, graded or not) to measure the linker on a small library like a new user's; the
+    qrels then count only the documents kept. Raises PermanentError for a malformed folder."""
     from shared.questions import question_kind
     from shared.stance.evaluate import split_of
 
@@ -101,7 +103,13 @@ def evaluate_links(folder: Path, settings=None, progress: Progress | None = None
         graded = [q for q in graded if split_of(q["text"]) == query_split]
         if not graded:
             raise PermanentError(f"{folder}: no graded query falls in the {query_split!r} split")
-    if max(g for rel in qrels.values() for g in rel.values()) == 1:  # binary qrels: relevant = evidence
+    if sample is not None:
+        if sample < 1:
+            raise PermanentError(f"--sample must be at least 1; got {sample}")
+        corpus = sorted(corpus, key=lambda d: hashlib.sha1(f"sample:{d['_id']}".encode()).hexdigest())[:sample]
+        kept = {d["_id"] for d in corpus}
+        qrels = {q: {d: g for d, g in rel.items() if d in kept} for q, rel in qrels.items()}
+    if max((g for rel in qrels.values() for g in rel.values()), default=0) == 1:  # binary qrels: relevant = evidence
         qrels = {q: {d: 2 for d in rel} for q, rel in qrels.items()}
     work, deps = throwaway_deps(settings, keep)
     try:

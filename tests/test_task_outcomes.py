@@ -1,0 +1,90 @@
+"""What a task does with a failure: how long it waits, and how a dead letter shows in Celery (and Flower)."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.errors import TransientError
+from shared.settings import Settings, TaskSettings
+from workers.app import VISIBILITY_TIMEOUT_S, make_app
+from workers.tasks import MAX_COUNTDOWN_S, DeadLettered, retry_wait
+
+
+def test_a_retry_after_longer_than_the_visibility_timeout_is_cut_below_it():
+    settings = TaskSettings()
+    assert MAX_COUNTDOWN_S < VISIBILITY_TIMEOUT_S
+    assert retry_wait(TransientError("429", retry_after=86400), 0, settings) == MAX_COUNTDOWN_S
+    assert retry_wait(TransientError("429", retry_after=7), 0, settings) == 7  # a short ask is obeyed
+
+
+def test_without_a_retry_after_the_wait_is_capped_jittered_backoff():
+    settings = TaskSettings(retry_base_s=2, retry_max_s=30)
+    waits = [retry_wait(RuntimeError("boom"), 10, settings) for _ in range(50)]
+    assert all(0 <= w <= 30 for w in waits) and len(set(waits)) > 1
+
+
+@pytest.fixture()
+def new_app(tmp_path, broker_url):
+    """Builds the real Celery app (tasks registered as workers do) over a fresh data directory."""
+    import workers.tasks
+
+    yield lambda: make_app(Settings(data_dir=tmp_path / "data"), broker_url=broker_url)
+    if workers.tasks._deps is not None:
+        workers.tasks._deps.close()
+        workers.tasks._deps = None
+
+
+def test_an_invalid_message_is_dead_lettered_and_the_task_counts_as_failed_with_the_reason(new_app):
+    app = new_app()
+    result = app.tasks["questlog.link.link"].apply(args=[{"not": "a link request"}])
+    assert result.state == "FAILURE"
+    assert isinstance(result.result, DeadLettered) and "invalid message" in str(result.result)
+    from workers.tasks import deps_for
+
+    letters = deps_for(app).ledger.dead_letters()
+    assert len(letters) == 1 and letters[0].task == "questlog.link.link"
+
+
+def test_a_message_nested_too_deep_to_read_is_dead_lettered_at_once_not_retried(new_app):
+    from shared.messages import LinkRequested
+    from workers.tasks import deps_for, run_step
+
+    app, attempts = new_app(), []
+
+    def too_deep(msg, deps):
+        attempts.append(1)
+        raise RecursionError("maximum recursion depth exceeded")
+
+    with pytest.raises(DeadLettered, match="nested too deep"):
+        run_step(app.tasks["questlog.link.link"], LinkRequested, {"mode": "passages", "ids": ["p1"]}, too_deep)
+    assert len(attempts) == 1
+    assert "nested too deep" in deps_for(app).ledger.dead_letters()[0].error
+
+
+def test_beat_sends_a_scout_tick_when_it_starts_not_one_interval_later(tmp_path, broker_url):
+    import json
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import redis
+
+    from shared.broker import to_redis_py
+
+    client = redis.Redis.from_url(to_redis_py(broker_url))
+    client.delete("scout")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUESTLOG_")}
+    env |= {"QUESTLOG_DATA_DIR": str(tmp_path / "data"), "QUESTLOG_BROKER__URL": broker_url,
+            "QUESTLOG_SCHEDULE__CRAWL_EVERY_S": "86400"}
+    beat = subprocess.Popen([sys.executable, "-m", "questlog.cli", "beat"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        tasks, deadline = [], time.monotonic() + 60
+        while not tasks and time.monotonic() < deadline:
+            tasks = [json.loads(m)["headers"]["task"] for m in client.lrange("scout", 0, -1)]
+            time.sleep(0.2)
+    finally:
+        beat.terminate()
+        beat.wait(10)
+    assert "questlog.scout.tick" in tasks
