@@ -125,7 +125,7 @@ def evidence_json(e: EvidenceView) -> dict:
             "score": e.score, "scores": e.scores, "stance": e.stance, "answer": e.answer,
             "relevance": e.relevance, "rationale": e.rationale, "rationale_sentences": e.rationale_sentences,
             "passage": e.passage, "retrieval": e.retrieval, "model": e.model,
-            "found_at": as_utc(e.found_at).isoformat(), "verdict": e.verdict}
+            "found_at": as_utc(e.found_at).isoformat(), "verdict": e.verdict, "note": e.note}
 
 
 def _questions_with_counts(ledger: Ledger) -> list[tuple]:
