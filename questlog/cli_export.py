@@ -22,22 +22,29 @@ def export(question_id: int = typer.Argument(None, help="The question to export;
            fmt: str = typer.Option("bibtex", "--format", "-f", help="bibtex, ris, csljson, csv or markdown."),
            output: Path = typer.Option(None, "--output", "-o", help="Write this file (atomically); default stdout."),
            only_accepted: bool = typer.Option(False, "--only-accepted",
-                                              help="Only accepted links; default: every link but rejected ones.")
+                                              help="Only accepted links; default: every link but rejected ones."),
+           with_rejected: bool = typer.Option(False, "--with-rejected",
+                                              help="Every link, rejected ones too (a full backup for import).")
            ) -> None:
     """Export a question's evidence (every link but rejected ones) with its papers, answers, rationales,
-    verdicts and notes. Nothing to export: an empty but valid file, a notice on stderr, exit 0."""
+    verdicts and notes. BibTeX, RIS and CSL-JSON hold one reference per paper; CSV one row per link
+    (what `questlog import` reads); Markdown a report per question. Nothing to export: an empty but
+    valid file, a notice on stderr, exit 0."""
     from questlog.cli import err, fail, ledger
     from questlog.exporting.formats import FORMATS, RENDERERS, to_markdown
-    from questlog.exporting.items import ACCEPTED, KEPT, collect
+    from questlog.exporting.items import ACCEPTED, ANY, KEPT, collect
 
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
     if (question_id is None) == (not all_questions):
         fail("give a question id or --all (not both)")
+    if only_accepted and with_rejected:
+        fail("--only-accepted and --with-rejected exclude each other")
+    verdicts = ACCEPTED if only_accepted else ANY if with_rejected else KEPT
     led = ledger()
     ids = [q.id for q in led.questions()] if all_questions else [question_id]
     try:
-        items = collect(led, ids, ACCEPTED if only_accepted else KEPT)
+        items = collect(led, ids, verdicts)
     except NotFound as e:
         fail(str(e))
     if fmt == "markdown":
@@ -45,7 +52,8 @@ def export(question_id: int = typer.Argument(None, help="The question to export;
     else:
         text = RENDERERS[fmt](items)
     if not items:
-        err.print("nothing to export: no " + ("accepted" if only_accepted else "unrejected") + " evidence"
+        err.print("nothing to export: no " + ("accepted " if only_accepted else "" if with_rejected else "unrejected ")
+                  + "evidence"
                   + (" for any question" if all_questions else f" for question {question_id}"))
     if output is None:
         typer.echo(text, nl=False)
@@ -65,6 +73,33 @@ def note(evidence_id: str, text: str = typer.Argument(..., help='The note; "" cl
     except NotFound as e:
         fail(str(e))
     out.print(f"{full}: note {'set' if text.strip() else 'cleared'}", markup=False)
+
+
+@export_app.command("import")
+def import_csv(file: Path = typer.Argument(..., help="A CSV written by `questlog export --format csv`."),
+               dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing.")
+               ) -> None:
+    """Restore questions (with their ids), papers, passages and evidence links with their verdicts and
+    notes from an exported CSV, in one transaction: any bad row (reported by its row number, the
+    header being row 1) and nothing is written. Each row must carry its paper's title and passage
+    text; a row with only a DOI or arXiv id is refused (looking it up through the sources is not
+    supported yet). Imported passages are embedded when the stack next runs."""
+    from questlog.cli import err, fail, ledger, out
+    from questlog.exporting.csv_import import read_links
+    from shared.errors import PermanentError
+
+    links, errors = read_links(file)
+    if errors:
+        for e in errors:
+            err.print(f"[red]error:[/red] {e}", markup=True, highlight=False)
+        fail(f"nothing imported: {len(errors)} problem(s) in {file}")
+    try:
+        counts = ledger().restore(links, dry_run=dry_run)
+    except PermanentError as e:
+        fail(f"nothing imported: {e}")
+    changes = ", ".join(f"{n} {what}" for what, n in counts.items())
+    out.print(f"{'dry run, nothing written: would make ' if dry_run else ''}{len(links)} row(s): {changes}",
+              markup=False)
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -266,3 +266,92 @@ def test_an_older_ledger_gains_the_note_column_and_keeps_its_verdicts(tmp_path):
                                                                                              "kept from before")
     finally:
         led.close()
+
+
+def exported_csv(data_dir: Path, target: Path) -> Path:
+    r = ql(data_dir, "export", "--all", "-f", "csv", "--with-rejected", "-o", str(target))
+    assert r.returncode == 0, r.stderr
+    return target
+
+
+def test_an_exported_csv_imported_into_a_fresh_data_dir_restores_questions_papers_verdicts_and_notes(
+        seeded, tmp_path):
+    data_dir, ids = seeded
+    backup = exported_csv(data_dir, tmp_path / "backup.csv")
+    fresh = tmp_path / "fresh"
+    r = ql(fresh, "import", str(backup))
+    assert r.returncode == 0, r.stderr
+    assert "4 row(s): 2 questions added, 3 papers added" in r.stdout and "4 links added" in r.stdout
+
+    def state(d: Path) -> tuple:
+        questions = [(q["id"], q["text"], q["status"]) for q in json.loads(ql(d, "questions", "--json").stdout)]
+        links = {q: sorted((e["id"], e["paper"], e["title"], e["verdict"], e["note"], e["answer"], e["found_at"])
+                           for e in json.loads(ql(d, "evidence", str(q), "--json", "--verdict", "any").stdout)
+                           ["evidence"]) for q in (1, 2)}
+        return questions, links
+
+    before, after = state(data_dir), state(fresh)
+    assert after[0] == before[0][:2]  # Q3 had no link, so it is not in the export
+    assert after[1] == before[1]  # same link ids (same papers, passages), verdicts, notes, days found
+    assert ql(fresh, "export", "--all", "-f", "csv", "--with-rejected").stdout == backup.read_text()
+    again = ql(fresh, "import", str(backup))
+    assert again.returncode == 0 and "0 questions added, 0 papers added, 0 passages added, 0 links added" in again.stdout
+
+
+def test_a_dry_run_import_says_what_would_change_and_writes_nothing(seeded, tmp_path):
+    data_dir, _ = seeded
+    backup = exported_csv(data_dir, tmp_path / "backup.csv")
+    r = ql(tmp_path / "fresh", "import", str(backup), "--dry-run")
+    assert r.returncode == 0 and "dry run, nothing written" in r.stdout and "4 links added" in r.stdout
+    assert json.loads(ql(tmp_path / "fresh", "questions", "--json").stdout) == []
+
+
+def rewrite(source: Path, target: Path, change) -> Path:
+    rows = list(csv.DictReader(source.open(newline="")))
+    fields = list(rows[0])
+    rows, fields = change(rows, fields)
+    with target.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return target
+
+
+def test_an_import_with_bad_rows_names_each_row_and_writes_nothing(seeded, tmp_path):
+    data_dir, _ = seeded
+    backup = exported_csv(data_dir, tmp_path / "backup.csv")
+
+    def spoil(rows, fields):
+        rows[1]["verdict"] = "maybe"
+        rows[2]["title"] = rows[2]["passage"] = ""  # only its arXiv id and DOI are left
+        rows[3]["question_id"] = "x"
+        return rows, fields
+
+    r = ql(tmp_path / "fresh", "import", str(rewrite(backup, tmp_path / "bad.csv", spoil)))
+    assert r.returncode == 2
+    assert "row 3: verdict must be accepted, rejected or empty; got 'maybe'" in r.stderr
+    assert "row 4: only an id (arxiv:" in r.stderr and "not supported yet" in r.stderr
+    assert "row 5: question_id is not valid: 'x'" in r.stderr and "row 2" not in r.stderr
+    assert json.loads(ql(tmp_path / "fresh", "questions", "--json").stdout) == []
+
+
+def test_an_import_missing_a_column_is_refused_naming_it(seeded, tmp_path):
+    data_dir, _ = seeded
+    backup = exported_csv(data_dir, tmp_path / "backup.csv")
+
+    def drop(rows, fields):
+        return [{k: v for k, v in r.items() if k != "passage"} for r in rows], [f for f in fields if f != "passage"]
+
+    r = ql(tmp_path / "fresh", "import", str(rewrite(backup, tmp_path / "cut.csv", drop)))
+    assert r.returncode == 2 and "missing column(s) passage" in r.stderr
+
+
+def test_an_import_whose_question_id_holds_another_question_writes_nothing(seeded, tmp_path):
+    data_dir, _ = seeded
+    backup = exported_csv(data_dir, tmp_path / "backup.csv")
+    fresh = tmp_path / "fresh"
+    ql(fresh, "ask", "Something else entirely about parsers?")
+    r = ql(fresh, "import", str(backup))
+    assert r.returncode == 2 and "row 2: question 1 here is another question" in r.stderr
+    assert [q["id"] for q in json.loads(ql(fresh, "questions", "--json").stdout)] == [1]
+    assert ledger_of(fresh).counts()["evidence"] == 0

@@ -1,6 +1,7 @@
 """What an export carries: one `ExportItem` per evidence link, read from the ledger, with a BibTeX key.
 
-Which links: every link of the questions asked for except rejected ones, or only accepted ones.
+Which links: every link of the questions asked for except rejected ones (KEPT), only accepted
+ones (ACCEPTED), or all of them (ANY).
 A key is the first author's surname, the year and a short hash of the paper's canonical id
 (`vaswani2017a1b2`): the same paper gets the same key in every export, and two papers in one
 file never share one (a collision lengthens the hash of the papers involved, and only theirs).
@@ -19,6 +20,7 @@ from shared.ledger import Ledger, as_utc
 
 KEPT = ("accepted", None)  # every link but rejected ones
 ACCEPTED = ("accepted",)
+ANY = ("accepted", "rejected", None)
 _HASH_CHARS = 4
 
 
