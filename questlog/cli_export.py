@@ -10,6 +10,7 @@ import tempfile
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from shared.errors import NotFound
 
@@ -46,7 +47,7 @@ def export(question_id: int = typer.Argument(None, help="The question to export;
     try:
         items = collect(led, ids, verdicts)
     except NotFound as e:
-        fail(str(e))
+        fail(escape(str(e)))
     if fmt == "markdown":
         text = to_markdown(items, [(q.id, q.text, q.status) for q in (led.question(i) for i in ids)])
     else:
@@ -91,12 +92,12 @@ def import_csv(file: Path = typer.Argument(..., help="A CSV written by `questlog
     links, errors = read_links(file)
     if errors:
         for e in errors:
-            err.print(f"[red]error:[/red] {e}", markup=True, highlight=False)
+            err.print(f"[red]error:[/red] {escape(e)}", highlight=False)
         fail(f"nothing imported: {len(errors)} problem(s) in {file}")
     try:
         counts = ledger().restore(links, dry_run=dry_run)
     except PermanentError as e:
-        fail(f"nothing imported: {e}")
+        fail(f"nothing imported: {escape(str(e))}")
     changes = ", ".join(f"{n} {what}" for what, n in counts.items())
     out.print(f"{'dry run, nothing written: would make ' if dry_run else ''}{len(links)} row(s): {changes}",
               markup=False)

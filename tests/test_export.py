@@ -295,7 +295,8 @@ def test_an_exported_csv_imported_into_a_fresh_data_dir_restores_questions_paper
     assert after[1] == before[1]  # same link ids (same papers, passages), verdicts, notes, days found
     assert ql(fresh, "export", "--all", "-f", "csv", "--with-rejected").stdout == backup.read_text()
     again = ql(fresh, "import", str(backup))
-    assert again.returncode == 0 and "0 questions added, 0 papers added, 0 passages added, 0 links added" in again.stdout
+    assert again.returncode == 0
+    assert "0 questions added, 0 papers added, 0 passages added, 0 links added" in again.stdout
 
 
 def test_a_dry_run_import_says_what_would_change_and_writes_nothing(seeded, tmp_path):
@@ -355,3 +356,43 @@ def test_an_import_whose_question_id_holds_another_question_writes_nothing(seede
     assert r.returncode == 2 and "row 2: question 1 here is another question" in r.stderr
     assert [q["id"] for q in json.loads(ql(fresh, "questions", "--json").stdout)] == [1]
     assert ledger_of(fresh).counts()["evidence"] == 0
+
+
+def test_the_web_page_shows_a_link_s_note_escaped():
+    from questlog.web import _evidence_card
+    from shared.ledger import EvidenceView
+
+    card = _evidence_card(EvidenceView(
+        id="e1", question_id=1, paper_id="p", passage_id="s", paper_key="arxiv:2601.00001v2", title="T",
+        url=None, passage="P", score=0.5, scores={}, stance="neutral", rationale="", retrieval="backfill",
+        model="minilm", found_at=datetime(2026, 1, 1, tzinfo=timezone.utc), verdict=None, note="<b>check</b>"))
+    assert "Note: &lt;b&gt;check&lt;/b&gt;" in card
+
+
+def test_an_import_into_postgresql_keeps_question_ids_and_new_questions_follow_them(seeded, tmp_path):
+    import uuid
+
+    from questlog.exporting.csv_import import read_links
+
+    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+    name = f"ql_import_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"create database {name}"))
+    except Exception as e:  # noqa: BLE001 - any failure to reach the server means: skip
+        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 does not answer: {e.__class__.__name__}")
+    try:
+        links, errors = read_links(exported_csv(seeded[0], tmp_path / "backup.csv"))
+        assert not errors
+        led = Ledger(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+        try:
+            assert led.restore(links)["links added"] == 4
+            assert [q.id for q in led.questions()] == [1, 2]
+            assert led.add_question("A question asked after the import?").id == 3
+            assert led.restore(links)["links added"] == 0
+        finally:
+            led.close()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"drop database if exists {name} with (force)"))
+        admin.dispose()
