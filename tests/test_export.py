@@ -336,7 +336,7 @@ def test_an_import_with_bad_rows_names_each_row_and_writes_nothing(seeded, tmp_p
     assert json.loads(ql(tmp_path / "fresh", "questions", "--json").stdout) == []
 
 
-def test_an_import_missing_a_column_is_refused_naming_it(seeded, tmp_path):
+def test_an_import_missing_a_column_or_empty_is_refused_naming_why(seeded, tmp_path):
     data_dir, _ = seeded
     backup = exported_csv(data_dir, tmp_path / "backup.csv")
 
@@ -345,6 +345,9 @@ def test_an_import_missing_a_column_is_refused_naming_it(seeded, tmp_path):
 
     r = ql(tmp_path / "fresh", "import", str(rewrite(backup, tmp_path / "cut.csv", drop)))
     assert r.returncode == 2 and "missing column(s) passage" in r.stderr
+    (tmp_path / "empty.csv").write_text("")
+    r = ql(tmp_path / "fresh", "import", str(tmp_path / "empty.csv"))
+    assert r.returncode == 2 and "is empty (not even a header)" in r.stderr
 
 
 def test_an_import_whose_question_id_holds_another_question_writes_nothing(seeded, tmp_path):

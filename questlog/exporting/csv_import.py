@@ -30,12 +30,13 @@ def read_links(path: Path) -> tuple[list[RestoredLink], list[str]]:
     unreadable file; when there are errors, the links are not to be used."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:  # -sig: a spreadsheet may add a BOM
-            rows = list(csv.DictReader(f))
-            header = set(rows[0]) if rows else set()
+            reader = csv.DictReader(f)
+            rows = list(reader)
+            header = set(reader.fieldnames or ())
     except (OSError, UnicodeDecodeError, csv.Error) as e:
         return [], [f"{path}: cannot be read as CSV: {e}"]
-    if not rows:
-        return [], []
+    if not header:
+        return [], [f"{path}: is empty (not even a header)"]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
         return [], [f"{path}: missing column(s) {', '.join(missing)} (is it a `questlog export --format csv` file?)"]

@@ -13,7 +13,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from shared.ledger import Ledger, as_utc
@@ -134,6 +134,4 @@ def _key(paper: str, first_author: str, year: int | None, hash_chars: int) -> st
 
 
 def _with_key(item: ExportItem, key: str) -> ExportItem:
-    from dataclasses import replace
-
     return replace(item, key=key)

@@ -54,10 +54,14 @@ class RestoreMixin:
             try:
                 for link in links:
                     _restore_one(s, link, counts)
-                if self.engine.dialect.name == "postgresql":  # explicit ids leave the id sequence behind
+                # Explicit ids leave PostgreSQL's id sequence behind; setval is not rolled back, so not on a dry run.
+                if self.engine.dialect.name == "postgresql" and not dry_run:
                     s.execute(text("select setval(pg_get_serial_sequence('questions', 'id'), "
                                    "(select max(id) from questions))"))
-                s.rollback() if dry_run else s.commit()
+                if dry_run:
+                    s.rollback()
+                else:
+                    s.commit()
             except BaseException:
                 s.rollback()
                 raise
