@@ -107,9 +107,7 @@ def test_bibtex_keys_read_surname_year_hash_and_are_the_same_in_two_exports(seed
 
 
 def test_two_papers_whose_short_keys_would_collide_get_distinct_keys():
-    # 'arxiv:a55' and 'arxiv:a5599' share the first 4 hex digits of their sha1 only by chance, so
-    # build the collision from the key function's own inputs: same surname and year, ids found by search.
-    import hashlib
+    import hashlib  # find two ids whose sha1s share 4 hex digits: same surname and year give one short key
 
     seen: dict[str, str] = {}
     pair = None
