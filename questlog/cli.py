@@ -21,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from questlog.cli_eval import eval_app, train_app
+from questlog.cli_export import export_app
 from shared.errors import NotFound, PermanentError
 from shared.ledger import Ledger
 from shared.messages import EmbedRequested
@@ -32,6 +33,7 @@ bench_app = typer.Typer(help="Benchmarks (print JSON).")
 app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
+app.add_typer(export_app)  # no name: export, note and import are top-level commands
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -134,16 +136,34 @@ def set_status(question_id: int, status: str, notes: str = typer.Option(None)) -
     out.print(f"question {q.id} is {q.status}")
 
 
+# --verdict's choices and the ledger verdicts each one keeps (rejected links only when asked for)
+EVIDENCE_VERDICTS = {"kept": ("accepted", None), "accepted": ("accepted",), "rejected": ("rejected",),
+                     "none": (None,), "any": None}
+
+
 @app.command()
 def evidence(question_id: int, as_json: bool = typer.Option(False, "--json"),
-             limit: int = typer.Option(50, help="At most this many links.")) -> None:
+             limit: int = typer.Option(50, help="At most this many links."),
+             verdict: str = typer.Option("kept", "--verdict",
+                                         help="kept (accepted or none: the default), accepted, rejected, none "
+                                              "or any; rejected links show only with rejected or any."),
+             since: str = typer.Option(None, "--since", help="Only links found on or after this day (YYYY-MM-DD, UTC).")
+             ) -> None:
     """A question's evidence, best first, with provenance."""
+    if verdict not in EVIDENCE_VERDICTS:
+        fail(f"--verdict must be one of {', '.join(EVIDENCE_VERDICTS)}; got {verdict!r}")
+    found_from = None
+    if since is not None:
+        try:
+            found_from = datetime.strptime(since, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+        except ValueError:
+            fail(f"--since must be a day as YYYY-MM-DD; got {since!r}")
     led = ledger()
     try:
         q = led.question(question_id)
     except NotFound as e:
         fail(str(e))
-    items = led.evidence(question_id, limit=limit)
+    items = led.evidence(question_id, limit=limit, verdicts=EVIDENCE_VERDICTS[verdict], found_from=found_from)
     if as_json:
         from questlog.web import evidence_json
 
@@ -151,10 +171,11 @@ def evidence(question_id: int, as_json: bool = typer.Option(False, "--json"),
                           "evidence": [evidence_json(e) for e in items]}, indent=2))
         return
     out.print(f"[bold]Q{q.id}[/bold] {q.text}")
-    t = Table("id", "score", "says", "verdict", "paper", "title")
+    t = Table("id", "score", "says", "verdict", "note", "paper", "title")
     for e in items:
         said = e.answer or (e.stance if e.stance in ("supports", "contradicts") else "evidence")
-        t.add_row(e.id[:8], f"{e.score:.2f}", said, e.verdict or "", e.paper_key, escape(e.title[:80]))
+        t.add_row(e.id[:8], f"{e.score:.2f}", said, e.verdict or "", "*" if e.note else "", e.paper_key,
+                  escape(e.title[:80]))
     out.print(t)
 
 

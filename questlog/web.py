@@ -125,7 +125,7 @@ def evidence_json(e: EvidenceView) -> dict:
             "score": e.score, "scores": e.scores, "stance": e.stance, "answer": e.answer,
             "relevance": e.relevance, "rationale": e.rationale, "rationale_sentences": e.rationale_sentences,
             "passage": e.passage, "retrieval": e.retrieval, "model": e.model,
-            "found_at": as_utc(e.found_at).isoformat(), "verdict": e.verdict}
+            "found_at": as_utc(e.found_at).isoformat(), "verdict": e.verdict, "note": e.note}
 
 
 def _questions_with_counts(ledger: Ledger) -> list[tuple]:
@@ -160,6 +160,7 @@ def _evidence_card(e: EvidenceView) -> str:
     said = e.answer or (e.stance if e.stance in ("supports", "contradicts") else "evidence")
     meta = f"{_e(e.paper_key)} · score {e.score:.3f} · {_e(said)}" + (f" · {_e(e.verdict)}" if e.verdict else "")
     why = f'<p class="rationale">{_e(e.rationale)}</p>' if e.rationale else ""
+    why += f'<p class="notes">Note: {_e(e.note)}</p>' if e.note else ""
     return f'<li><h2>{title}</h2><p class="meta">{meta}</p>{why}<blockquote>{_e(e.passage)}</blockquote></li>'
 
 

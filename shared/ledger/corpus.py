@@ -55,6 +55,14 @@ class CorpusMixin:
         with self.session() as s:
             return list(s.scalars(select(PaperRow).where(PaperRow.id.in_(ids))))
 
+    def paper_keys(self, ids: list[str]) -> dict[str, list[str]]:
+        """Every key (arxiv:, doi:, s2:, openalex:, title:) each of these papers is known by, sorted."""
+        with self.session() as s:
+            found: dict[str, list[str]] = {i: [] for i in ids}
+            for k in s.scalars(select(PaperKeyRow).where(PaperKeyRow.paper_id.in_(ids)).order_by(PaperKeyRow.key)):
+                found[k.paper_id].append(k.key)
+            return found
+
     def paper_sources(self, paper_id: str) -> list[tuple[str, str]]:
         with self.session() as s:
             rows = s.scalars(select(PaperSourceRow).where(PaperSourceRow.paper_id == paper_id))

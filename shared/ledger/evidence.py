@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import false, or_, select, update
 from sqlalchemy.orm import Session
 
 from shared.ids import evidence_id
@@ -62,6 +63,11 @@ class EvidenceView:
     relevance: float | None = None
     answer: str = ""
     rationale_sentences: list[int] = field(default_factory=list)
+    note: str | None = None
+
+
+# What `evidence(verdicts=...)` may ask for; None stands for "no verdict yet".
+VERDICTS = ("accepted", "rejected", None)
 
 
 class EvidenceMixin:
@@ -91,8 +97,11 @@ class EvidenceMixin:
         return self.retrying(write)
 
     def evidence(self, question_id: int, since: datetime | None = None, until: datetime | None = None,
-                 limit: int | None = None) -> list[EvidenceView]:
-        """A question's evidence, best first."""
+                 limit: int | None = None, verdicts: Collection[str | None] | None = None,
+                 found_from: datetime | None = None) -> list[EvidenceView]:
+        """A question's evidence, best first. `since` < found_at <= `until` (a digest's window);
+        `found_from` <= found_at (a user's "since this day"); `verdicts`, when given, keeps links
+        whose verdict is among them (None: links without one). No filter: every link."""
         with self.session() as s:
             q = (select(EvidenceRow, PaperRow, PassageRow)
                  .join(PaperRow, PaperRow.id == EvidenceRow.paper_id)
@@ -103,6 +112,14 @@ class EvidenceMixin:
                 q = q.where(EvidenceRow.found_at > since)
             if until is not None:
                 q = q.where(EvidenceRow.found_at <= until)
+            if found_from is not None:
+                q = q.where(EvidenceRow.found_at >= found_from)
+            if verdicts is not None:
+                named = [v for v in verdicts if v is not None]
+                wanted = [EvidenceRow.verdict.in_(named)] if named else []
+                if None in verdicts:
+                    wanted.append(EvidenceRow.verdict.is_(None))
+                q = q.where(or_(*wanted)) if wanted else q.where(false())
             if limit:
                 q = q.limit(limit)
             return [EvidenceView(id=e.id, question_id=e.question_id, paper_id=p.id, passage_id=e.passage_id, paper_key=p.canonical_id
@@ -110,25 +127,24 @@ class EvidenceMixin:
                                  passage=ps.text, score=e.score, scores=e.scores, stance=e.stance,
                                  rationale=e.rationale, retrieval=e.retrieval, model=e.model,
                                  found_at=e.found_at, verdict=e.verdict, relevance=e.relevance,
-                                 answer=e.answer or "", rationale_sentences=list(e.rationale_sentences or []))
+                                 answer=e.answer or "", rationale_sentences=list(e.rationale_sentences or []),
+                                 note=e.note)
                     for e, p, ps in s.execute(q)]
 
     def set_verdict(self, evidence: str, verdict: str | None) -> str:
         """Set a link's verdict; `evidence` is its id or a unique prefix of it (at least 6 characters,
         as `questlog evidence` shows). Returns the full id; raises NotFound for none or several."""
-        from shared.errors import NotFound
-
         with self.session() as s:
-            row = s.get(EvidenceRow, evidence)
-            if row is None and len(evidence) >= 6:
-                like = evidence.replace("%", "").replace("_", "")
-                rows = s.scalars(select(EvidenceRow).where(EvidenceRow.id.startswith(like)).limit(2)).all()
-                if len(rows) > 1:
-                    raise NotFound(f"{evidence} is the start of several evidence ids; give more of it")
-                row = rows[0] if rows and like == evidence else None
-            if row is None:
-                raise NotFound(f"no evidence with id {evidence}")
+            row = _find_link(s, evidence)
             row.verdict = verdict
+            return row.id
+
+    def set_note(self, evidence: str, note: str | None) -> str:
+        """Set a link's note (the user's words, kept through re-linking); an empty or blank note clears
+        it. `evidence` as for `set_verdict`. Returns the full id; raises NotFound for none or several."""
+        with self.session() as s:
+            row = _find_link(s, evidence)
+            row.note = note if note and note.strip() else None
             return row.id
 
     # -- the LLM judge's answers ------------------------------------------------
@@ -202,3 +218,19 @@ class EvidenceMixin:
             if question_id is not None:
                 q = q.where(DigestRow.question_id == question_id)
             return list(s.scalars(q))
+
+
+def _find_link(s: Session, evidence: str) -> EvidenceRow:
+    """The link with this id, or the only one whose id starts with it (6 characters or more)."""
+    from shared.errors import NotFound
+
+    row = s.get(EvidenceRow, evidence)
+    if row is None and len(evidence) >= 6:
+        like = evidence.replace("%", "").replace("_", "")
+        rows = s.scalars(select(EvidenceRow).where(EvidenceRow.id.startswith(like)).limit(2)).all()
+        if len(rows) > 1:
+            raise NotFound(f"{evidence} is the start of several evidence ids; give more of it")
+        row = rows[0] if rows and like == evidence else None
+    if row is None:
+        raise NotFound(f"no evidence with id {evidence}")
+    return row

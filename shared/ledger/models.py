@@ -99,6 +99,7 @@ class EvidenceRow(Base):
     model_version: Mapped[str] = mapped_column(String(100))
     found_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)  # accepted | rejected
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)  # the user's own words on this link
 
 
 class JudgementCacheRow(Base):

@@ -31,6 +31,7 @@ from shared.ledger.models import (
     QuestionRow,
     utcnow,
 )
+from shared.ledger.restore import RestoreMixin
 from shared.questions import check_question
 
 QUESTION_STATUSES = ("open", "parked", "answered")
@@ -43,7 +44,7 @@ def as_utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
-class Ledger(CorpusMixin, EvidenceMixin):
+class Ledger(CorpusMixin, EvidenceMixin, RestoreMixin):
     """All ledger I/O. Thread-safe; one per process."""
 
     def __init__(self, url: str):

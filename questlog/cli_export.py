@@ -1,0 +1,118 @@
+"""`questlog export`, `questlog note` and `questlog import`: evidence out of and back into the ledger.
+
+Exit codes as in `questlog.cli`: 0 ok (an export with nothing to export included), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+
+from shared.errors import NotFound
+
+export_app = typer.Typer()
+
+
+@export_app.command()
+def export(question_id: int = typer.Argument(None, help="The question to export; or --all."),
+           all_questions: bool = typer.Option(False, "--all", help="Every question, in id order."),
+           fmt: str = typer.Option("bibtex", "--format", "-f", help="bibtex, ris, csljson, csv or markdown."),
+           output: Path = typer.Option(None, "--output", "-o", help="Write this file (atomically); default stdout."),
+           only_accepted: bool = typer.Option(False, "--only-accepted",
+                                              help="Only accepted links; default: every link but rejected ones."),
+           with_rejected: bool = typer.Option(False, "--with-rejected",
+                                              help="Every link, rejected ones too (a full backup for import).")
+           ) -> None:
+    """Export a question's evidence (every link but rejected ones) with its papers, answers, rationales,
+    verdicts and notes. BibTeX, RIS and CSL-JSON hold one reference per paper; CSV one row per link
+    (what `questlog import` reads); Markdown a report per question. Nothing to export: an empty but
+    valid file, a notice on stderr, exit 0."""
+    from questlog.cli import err, fail, ledger
+    from questlog.exporting.formats import FORMATS, RENDERERS, to_markdown
+    from questlog.exporting.items import ACCEPTED, ANY, KEPT, collect
+
+    if fmt not in FORMATS:
+        fail(f"unknown format {fmt!r}; one of {', '.join(FORMATS)}")
+    if (question_id is None) == (not all_questions):
+        fail("give a question id or --all (not both)")
+    if only_accepted and with_rejected:
+        fail("--only-accepted and --with-rejected exclude each other")
+    verdicts = ACCEPTED if only_accepted else ANY if with_rejected else KEPT
+    led = ledger()
+    ids = [q.id for q in led.questions()] if all_questions else [question_id]
+    try:
+        items = collect(led, ids, verdicts)
+    except NotFound as e:
+        fail(escape(str(e)))
+    if fmt == "markdown":
+        text = to_markdown(items, [(q.id, q.text, q.status) for q in (led.question(i) for i in ids)])
+    else:
+        text = RENDERERS[fmt](items)
+    if not items:
+        err.print("nothing to export: no " + ("accepted " if only_accepted else "" if with_rejected else "unrejected ")
+                  + "evidence"
+                  + (" for any question" if all_questions else f" for question {question_id}"))
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        write_atomically(output, text)
+        err.print(f"wrote {len(items)} link(s) to {output}")
+
+
+@export_app.command()
+def note(evidence_id: str, text: str = typer.Argument(..., help='The note; "" clears it.')) -> None:
+    """Write a note on an evidence link (its id, or the first 8 characters `questlog evidence` shows);
+    it is shown by `evidence --json`, marked in the evidence table, and exported."""
+    from questlog.cli import fail, ledger, out
+
+    try:
+        full = ledger().set_note(evidence_id, text)
+    except NotFound as e:
+        fail(str(e))
+    out.print(f"{full}: note {'set' if text.strip() else 'cleared'}", markup=False)
+
+
+@export_app.command("import")
+def import_csv(file: Path = typer.Argument(..., help="A CSV written by `questlog export --format csv`."),
+               dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing.")
+               ) -> None:
+    """Restore questions (with their ids), papers, passages and evidence links with their verdicts and
+    notes from an exported CSV, in one transaction: any bad row (reported by its row number, the
+    header being row 1) and nothing is written. Each row must carry its paper's title and passage
+    text; a row with only a DOI or arXiv id is refused (looking it up through the sources is not
+    supported yet). Imported passages are embedded when the stack next runs."""
+    from questlog.cli import err, fail, ledger, out
+    from questlog.exporting.csv_import import read_links
+    from shared.errors import PermanentError
+
+    links, errors = read_links(file)
+    if errors:
+        for e in errors:
+            err.print(f"[red]error:[/red] {escape(e)}", highlight=False)
+        fail(f"nothing imported: {len(errors)} problem(s) in {file}")
+    try:
+        counts = ledger().restore(links, dry_run=dry_run)
+    except PermanentError as e:
+        fail(f"nothing imported: {escape(str(e))}")
+    changes = ", ".join(f"{n} {what}" for what, n in counts.items())
+    out.print(f"{'dry run, nothing written: would make ' if dry_run else ''}{len(links)} row(s): {changes}",
+              markup=False)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write `path` whole or not at all: a temporary file beside it, synced, renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
