@@ -69,7 +69,9 @@ def eval_links(folder: Path, as_json: bool = typer.Option(False, "--json"),
                split: str = typer.Option("test", help="Which qrels/<split>.tsv to score."),
                keep_data: Path = typer.Option(None, help="Keep the throwaway data directory here."),
                query_split: str = typer.Option(None, help="Only the queries of one split (train, tune or "
-                                                          "validation), as the trainers cut them.")) -> None:
+                                                          "validation), as the trainers cut them."),
+               sample: int = typer.Option(None, help="Keep only N documents (a fixed choice): a small library "
+                                                     "like a new user's.")) -> None:
     """Precision and recall of the links the production linker records, against graded qrels."""
     from questlog.evals.links import evaluate_links
 
@@ -77,7 +79,8 @@ def eval_links(folder: Path, as_json: bool = typer.Option(False, "--json"),
         _fail(f"--query-split must be train, tune or validation; got {query_split!r}")
     try:
         with Bar() as bar:
-            result = evaluate_links(folder, progress=bar, split=split, keep=keep_data, query_split=query_split)
+            result = evaluate_links(folder, progress=bar, split=split, keep=keep_data, query_split=query_split,
+                                         sample=sample)
     except PermanentError as e:
         _fail(str(e))
     if as_json:
@@ -147,7 +150,9 @@ def train_evidence_cmd(out: Path = typer.Option(None, help="Where to write rules
             rows_file.write_bytes(pickle.dumps(rows))
         _, queries, qrels = training_questions()
         by_text = {q["text"]: qrels.get(q["_id"], {}) for q in queries}
-        rules = learn(out or DEFAULT_MODEL_DIR, rows, by_text, progress=lambda m: err.print(m))
+        ingested = work / "data" / "ingested"  # candidate_rows records the library's size there
+        rules = learn(out or DEFAULT_MODEL_DIR, rows, by_text, progress=lambda m: err.print(m),
+                      library_passages=int(ingested.read_text()) if ingested.exists() else None)
     except (OSError, PermanentError) as e:
         _fail(str(e))
     print(json.dumps(rules["report"], indent=2))

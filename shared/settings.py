@@ -74,6 +74,11 @@ class EmbedSettings(BaseModel):
     batch_size: int = Field(100, description="Passages per embedding task (and papers per reading task).")
     encode_batch_size: int = Field(32, description="Passages per forward pass.")
     device: str = Field("auto", description="'auto' (CUDA when present), 'cpu' or 'cuda'.")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "auto", description="Encode precision. auto: fp16 on CUDA, bf16 on a CPU with native bf16 (AVX512-BF16 or "
+                            "AMX), else fp32 (emulated bf16 is slower than fp32).")
+    threads: int | None = Field(None, ge=1, description="Torch threads of an embedding process; unset: torch's "
+                                                        "default (every core).")
     hub_offline: bool = Field(True, description="Set HF_HUB_OFFLINE=1 in embedding processes.")
 
 
@@ -106,6 +111,10 @@ class LinkSettings(BaseModel):
     judge_candidates: int = Field(
         40, ge=1, description="Passages each retriever (each dense model, BM25) hands the evidence judge: its top N "
                               "of the corpus; a new passage is judged when it enters some retriever's top N.")
+    placement_reference_passages: int | None = Field(
+        None, ge=0, description="Library size (passages) the evidence judge learned placement on; in a smaller "
+                                "library a passage's placement is measured against the same share of it. Unset: "
+                                "the judge's own (rules.json library_passages); 0: off.")
     candidates: int = Field(200, description="Passages each retriever contributes before fusion (retrieval "
                                              "without the judge: evals, reranking).")
     fusion: Literal["convex", "rrf"] = Field(

@@ -140,3 +140,46 @@ def test_slack_text_is_escaped_so_a_title_cannot_ping_the_channel_or_forge_a_lin
     text = payload["blocks"][1]["text"]["text"]
     assert "<!channel>" not in text and "&lt;!channel&gt; A &amp; B &lt;http://evil.example|click&gt;" in text
     assert "x &lt; y &gt; z" in text and "<https://arxiv.org/abs/2606.00001?a=1%7Cb|" in text
+
+
+def test_a_digest_whose_sender_died_mid_send_is_late_not_lost(tmp_path):
+    """A claim left by a dead worker holds the window open (retry later) until it goes stale; then the
+    digest is sent and the window moves on."""
+    from agents.deps import Deps
+    from agents.reader.splitters import AbstractSplitter
+    from agents.summarizer import graph as summarizer
+    from shared.errors import TransientError
+    from shared.ids import passage_id
+    from shared.ledger import EvidenceDraft, Ledger
+    from shared.ledger.models import DeliveryRow
+    from shared.records import PaperRecord
+    from shared.settings import Settings
+
+    settings = Settings(data_dir=tmp_path, digest={"console": False})
+    led = Ledger(settings.ledger_url)
+    q = led.add_question("Which digests survive a worker that dies mid-send?")
+    rec = PaperRecord(source="arxiv", source_id="2606.99998v1", arxiv_id="2606.99998", arxiv_version=1,
+                      title="Surviving crashes in digest delivery", abstract="We find that late beats lost.")
+    paper = led.upsert_paper(rec).paper_id
+    drafts = AbstractSplitter().split(led.paper(paper))
+    pid = passage_id(paper, 0, drafts[0].text)
+    led.replace_passages(paper, drafts, [pid])
+    led.upsert_evidence([EvidenceDraft(question_id=q.id, passage_id=pid, paper_id=paper, score=0.7,
+                                       scores={"minilm": 0.7}, retrieval="backfill", model="minilm",
+                                       model_version="test")])
+    deps = Deps(settings=settings, ledger=led)
+    channels = [n.name for n in deps.notifiers]
+    msg = DigestRequested(question_id=q.id, window_end=datetime.now(timezone.utc) + timedelta(seconds=1))
+    did = summarizer.compose({"question_id": q.id, "window_end": msg.window_end},
+                             {"configurable": {"deps": deps}})["digest"].id
+    assert led.claim_delivery(did, channels[0])  # the worker that claimed it dies here, before sending
+    with pytest.raises(TransientError, match="another worker"):
+        summarizer.run(msg, deps)
+    assert led.question(q.id).digested_until is None  # the window did not move on without it
+    with led.session() as s:  # ten minutes and more pass
+        s.get(DeliveryRow, (did, channels[0])).updated_at = datetime.now(timezone.utc) - timedelta(minutes=11)
+    assert summarizer.run(msg, deps) == []
+    sent = [d for d in led.digests(q.id) if d.status == "sent"]
+    assert len(sent) == 1 and channels[0] in sent[0].channels
+    assert led.question(q.id).digested_until is not None
+    deps.close()

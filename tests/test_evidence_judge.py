@@ -45,6 +45,8 @@ def test_the_rules_record_their_training_data_and_bars_chosen_out_of_fold():
     gate = rules["report"]["gate"]
     assert gate["out_of_fold"]["bar"] == rules["min_relevance"]
     assert gate["reliability"], "the reliability table is recorded"
+    # the library the gate learned placement on: the training questions' papers and 7,000 others
+    assert rules["library_passages"] > 7000
 
 
 def test_the_judge_is_an_evidence_judge_named_after_its_model(judge):
@@ -130,3 +132,18 @@ def test_a_bar_of_zero_set_by_the_user_is_the_linker_s_bar_not_replaced_by_a_def
 
     zero = EvidenceRulesJudge(JudgeSettings(min_relevance=0.0))
     assert Deps(Settings(), ledger=None, overrides={"judge": zero}).judge_threshold == 0.0
+
+
+def test_in_a_small_library_placement_is_measured_against_the_same_share_of_it():
+    from shared.relevance.features import placement_rank, scale_of
+
+    assert placement_rank(40, 8500, 8500) is None and placement_rank(40, 100_000, 8500) is None
+    assert placement_rank(40, 600, 8500) == 11  # 40 * (600 / 8500) ** 0.5 = 10.6, rounded up
+    assert placement_rank(40, 10, 8500) == 2  # never the best alone: a scale needs two points
+    assert placement_rank(40, 600, 0) is None  # off
+    scores = [0.60 - 0.01 * i for i in range(40)]
+    big, small = scale_of(scores, 40), scale_of(scores, 40, placed_at=3)
+    assert big.place(0.55) > 0 and small.place(0.55) < 0  # the 6th of 600 is not "top" any more
+    assert small.place(0.60) == big.place(0.60) == 1.0
+    # the candidate cut does not move: the same passages are read, only their placement changes
+    assert small.admits(scores[-1]) and big.admits(scores[-1]) and not small.admits(scores[-1] - 0.001)

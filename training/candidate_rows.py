@@ -72,8 +72,9 @@ def candidate_rows(data_dir: Path, others: int = 7000, judge_candidates: int = 4
     corpus, queries, qrels = training_questions()
     data_dir.mkdir(parents=True, exist_ok=True)
     settings = Settings(data_dir=data_dir)
+    # placement as learned is placement in this library itself: no reference to scale it by
     settings = settings.model_copy(update={"link": settings.link.model_copy(
-        update={"judge_candidates": judge_candidates})})
+        update={"judge_candidates": judge_candidates, "placement_reference_passages": 0})})
     deps = Deps(settings=settings, ledger=Ledger(settings.ledger_url), overrides={"blobs": MemoryBlobs()})
     if not (data_dir / "ingested").exists():
         docs = corpus + background(others, {d["_id"] for d in corpus})

@@ -211,8 +211,10 @@ DEV_RATIONALE_RATIO = 1.0
 
 
 def learn(out_dir: Path, rows: list[dict], qrels: dict[str, dict[str, int]],
-          progress: Callable[[str], None] = print, rationale_ratio: float | None = DEV_RATIONALE_RATIO) -> dict:
-    """Learn every rule and write OUT_DIR/rules.json; returns its contents."""
+          progress: Callable[[str], None] = print, rationale_ratio: float | None = DEV_RATIONALE_RATIO,
+          library_passages: int | None = None) -> dict:
+    """Learn every rule and write OUT_DIR/rules.json; returns its contents. `library_passages`: the
+    size of the library the candidate rows came from (the linker scales placement to it)."""
     encoder = SentenceEncoder()
     stance = CrossEncoderJudge()
     gate, gate_info = learn_gate(rows, encoder, qrels, progress)
@@ -238,6 +240,7 @@ def learn(out_dir: Path, rows: list[dict], qrels: dict[str, dict[str, int]],
         "name": f"rules-{dt.date.today().isoformat()}",
         "relevance": {"with_retrieval": gate, "alone": alone},
         "min_relevance": gate_info["bar"], "min_relevance_alone": alone_info["bar"],
+        **({"library_passages": library_passages} if library_passages else {}),
         "rationale": rationale, "answer": answer,
         "trained_on": {"judged_pairs": len(examples), "questions": len(by_question),
                        "sources": sorted({e.source for e in examples}), "candidate_rows": len(rows)},

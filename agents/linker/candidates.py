@@ -16,7 +16,7 @@ whatever it scores at all is read.
 from __future__ import annotations
 
 from agents.linker.retrieval import Candidate, retrieve_for
-from shared.relevance.features import Scale, scale_of
+from shared.relevance.features import Scale, placement_rank, scale_of
 from shared.vectors import SPARSE
 from shared.vectors.lexical import query_vector
 
@@ -42,13 +42,18 @@ def backfill_candidates(deps, text: str, vectors: dict[str, list[float]]) -> lis
 
 
 def scales(deps, text: str, vectors: dict[str, list[float]]) -> dict[str, Scale]:
-    """Each retriever's best and N-th best score over the corpus now (none: it found nothing)."""
+    """Each retriever's best and N-th best score over the corpus now (none: it found nothing); in a
+    library smaller than the judge's reference, placement 0 sits at a higher rank (`placement_rank`)."""
     n = deps.settings.link.judge_candidates
+    ref = deps.settings.link.placement_reference_passages
+    if ref is None:
+        ref = getattr(deps.judge, "library_passages", 0) if deps.settings.link.gate == "judge" else 0
+    at = placement_rank(n, deps.store.count("passages"), ref) if ref else None
     found = {name: deps.store.search("passages", name, vec, n) for name, vec in vectors.items()}
     q = query_vector(text)
     if q.indices:
         found[SPARSE] = deps.store.search("passages", SPARSE, q, n)
-    return {name: scale for name, hits in found.items() if (scale := scale_of([h.score for h in hits], n))}
+    return {name: scale for name, hits in found.items() if (scale := scale_of([h.score for h in hits], n, at))}
 
 
 def new_passage_candidates(deps, text: str, vectors: dict[str, list[float]], ids: list[str],

@@ -90,6 +90,7 @@ def judge_candidates(state: LinkState, config: RunnableConfig) -> dict:
     deps = _deps(config)
     link = deps.settings.link
     drafts: list[EvidenceDraft] = []
+    bar = deps.judge_threshold if link.gate == "judge" else 0.0
     for job in state["jobs"]:
         if not job["candidates"]:
             continue
@@ -104,7 +105,7 @@ def judge_candidates(state: LinkState, config: RunnableConfig) -> dict:
                                            title_first=[passages[c.passage_id].kind == "abstract" for c in cands])
                     if cands else [])
         for cand, verdict, feats in zip(cands, verdicts, features, strict=True):
-            if link.gate == "judge" and verdict.relevance < deps.judge_threshold:
+            if link.gate == "judge" and verdict.relevance < bar:
                 continue
             passage = passages[cand.passage_id]
             sents = sentences_of(passage.text)

@@ -3,7 +3,9 @@
 A digest covers one question's evidence found in (window_start, window_end]:
 window_start is where the last finished digest ended, fixed when the window is
 first opened, so a re-delivered request composes the same digest. Each channel
-is claimed before it is sent (see Ledger.claim_delivery): never twice.
+is claimed before it is sent (see Ledger.claim_delivery): never twice while its worker lives;
+a claim left by a worker that died mid-send goes stale and is taken over, so that digest is late,
+not lost, and the window stays open until every channel is sent.
 """
 
 from __future__ import annotations
@@ -59,7 +61,11 @@ def deliver(state: DigestState, config: RunnableConfig) -> dict:
         return {"delivered": [], "errors": []}
     for notifier in deps.notifiers:
         if not deps.ledger.claim_delivery(digest.id, notifier.name):
-            continue  # claimed or sent by an earlier delivery of this request
+            if deps.ledger.deliveries(digest.id).get(notifier.name) != "sent":
+                # another worker holds the claim (or died holding it, and the claim goes stale):
+                # retry later; closing the window now would lose this channel's digest
+                errors.append(DeliveryError(notifier.name, "being sent by another worker; retrying later"))
+            continue
         try:
             notifier.send(digest)
         except DeliveryError as err:

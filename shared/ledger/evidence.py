@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import false, or_, select, update
 from sqlalchemy.orm import Session
@@ -68,6 +68,8 @@ class EvidenceView:
 
 # What `evidence(verdicts=...)` may ask for; None stands for "no verdict yet".
 VERDICTS = ("accepted", "rejected", None)
+# a channel's send takes seconds; a claim this old belongs to a worker that died mid-send
+DELIVERY_STALE_S = 600.0
 
 
 class EvidenceMixin:
@@ -175,12 +177,14 @@ class EvidenceMixin:
 
         return self.retrying(write)
 
-    def claim_delivery(self, digest: str, channel: str) -> bool:
-        """Claim one channel's delivery before sending. True for exactly one caller; a failed
-        delivery (released) can be claimed again; a claimed or sent one never is, so a worker
-        that dies mid-send delays that channel's digest but never sends it twice."""
+    def claim_delivery(self, digest: str, channel: str, stale_after_s: float = DELIVERY_STALE_S) -> bool:
+        """Claim one channel's delivery before sending. True for exactly one caller. A failed
+        delivery can be claimed again; a sent one never is. A claim older than `stale_after_s`
+        (its worker died mid-send) is taken over: the digest comes late, and — had the dead worker
+        already sent it — once more, rather than never."""
         from sqlalchemy.exc import IntegrityError
 
+        cutoff = utcnow() - timedelta(seconds=stale_after_s)
         try:
             with self.session() as s:
                 row = s.get(DeliveryRow, (digest, channel))
@@ -189,7 +193,9 @@ class EvidenceMixin:
                     return True
                 claimed = s.execute(update(DeliveryRow).where(
                     DeliveryRow.digest_id == digest, DeliveryRow.channel == channel,
-                    DeliveryRow.status == "failed").values(status="claimed", updated_at=utcnow()))
+                    or_(DeliveryRow.status == "failed",
+                        (DeliveryRow.status == "claimed") & (DeliveryRow.updated_at < cutoff)),
+                ).values(status="claimed", updated_at=utcnow()).execution_options(synchronize_session=False))
                 return claimed.rowcount == 1
         except IntegrityError:
             return False

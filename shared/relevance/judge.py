@@ -82,6 +82,8 @@ class EvidenceRulesJudge:
         self.answer_threshold = (settings.answer_threshold if settings.answer_threshold is not None
                                  else self.rules["answer"]["threshold"])
         self.name = f"evidence-rules:{self.rules.get('name', 'unnamed')}+{self.stance.name}"
+        # the library the gate learned placement on (agents.linker.candidates.scales); 0: unknown
+        self.library_passages = int(self.rules.get("library_passages", 0))
 
     def warm(self) -> None:
         """Load both models and judge one pair now, so the first real judgement pays for neither."""
