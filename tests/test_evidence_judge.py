@@ -147,3 +147,21 @@ def test_in_a_small_library_placement_is_measured_against_the_same_share_of_it()
     assert small.place(0.60) == big.place(0.60) == 1.0
     # the candidate cut does not move: the same passages are read, only their placement changes
     assert small.admits(scores[-1]) and big.admits(scores[-1]) and not small.admits(scores[-1] - 0.001)
+
+
+def test_a_sentence_read_for_one_question_is_not_embedded_again_for_the_next():
+    import numpy as np
+
+    from shared.relevance.reading import SentenceEncoder, read
+
+    encoder = SentenceEncoder(cache=100)
+    embedded: list[str] = []
+    real = encoder._embed
+    encoder._embed = lambda texts, batch_size: (embedded.extend(texts), real(texts, batch_size))[1]
+    passage = "Domain shift. We find that accuracy drops by 12 points under temporal drift."
+    first = read(encoder, "How robust are text classifiers to temporal drift?", [passage], [True])[0]
+    before = len(embedded)
+    second = read(encoder, "Does domain shift hurt accuracy?", [passage], [True])[0]
+    assert len(embedded) == before + 1  # only the new question
+    fresh = read(SentenceEncoder(), "Does domain shift hurt accuracy?", [passage], [True])[0]
+    assert np.allclose(second.cosines, fresh.cosines) and first.sentences == second.sentences

@@ -16,7 +16,10 @@ learned is what runs.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
+
+import numpy as np
 
 from shared.stance.cross_encoder import sentences_of
 from shared.vectors.lexical import document_vector, query_vector
@@ -53,11 +56,17 @@ class Reading:
 
 
 class SentenceEncoder:
-    """all-MiniLM-L6-v2 from the packaged weights, loaded on first use; unit-length embeddings."""
+    """all-MiniLM-L6-v2 from the packaged weights, loaded on first use; unit-length embeddings.
 
-    def __init__(self, threads: int | None = None) -> None:
+    Embeddings of recent texts are kept (`cache` texts, least recently used dropped first): the
+    linker reads the same new passages against every open question, so each sentence is embedded
+    once per batch, not once per question."""
+
+    def __init__(self, threads: int | None = None, cache: int = 20_000) -> None:
         self.threads = threads
         self._model = None
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache
 
     def _loaded(self):
         if self._model is None:
@@ -71,12 +80,27 @@ class SentenceEncoder:
             self._model = (AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval())
         return self._model
 
-    def encode(self, texts: list[str], batch_size: int = 64) -> list[list[float]]:
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """One unit-length float32 row per text (a text seen recently is not embedded again)."""
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        for text, vector in zip(missing, self._embed(missing, batch_size), strict=True):
+            self._cache[text] = vector
+        rows = []
+        for t in texts:
+            self._cache.move_to_end(t)
+            rows.append(self._cache[t])
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return np.stack(rows) if rows else np.zeros((0, 384), dtype=np.float32)
+
+    def _embed(self, texts: list[str], batch_size: int) -> list[np.ndarray]:
+        if not texts:
+            return []
         import torch
 
         tokenizer, model = self._loaded()
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))  # similar lengths pad less
-        out: list[list[float]] = [[]] * len(texts)
+        out: list[np.ndarray] = [np.empty(0)] * len(texts)
         with torch.inference_mode():
             for at in range(0, len(order), batch_size):
                 idx = order[at:at + batch_size]
@@ -85,9 +109,9 @@ class SentenceEncoder:
                 hidden = model(**batch).last_hidden_state
                 mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
                 pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, dim=-1)
+                pooled = torch.nn.functional.normalize(pooled, dim=-1).float().numpy()
                 for k, i in enumerate(idx):
-                    out[i] = pooled[k].tolist()
+                    out[i] = pooled[k].copy()
         return out
 
 
@@ -95,11 +119,12 @@ def read(encoder: SentenceEncoder, question: str, passages: list[str], title_fir
     """Split each passage into sentences and embed them with the question, in one batch."""
     split = [sentences_of(p) or [p] for p in passages]
     vectors = encoder.encode([question, *(s for sents in split for s in sents)])
-    q, at = vectors[0], 1
+    vectors = vectors.astype(np.float64)  # the sums the rules were learned on
+    cosines = (vectors[1:] @ vectors[0]).tolist()
     terms = set(query_vector(question).indices)
-    out = []
+    out, at = [], 0
     for passage, sents, first in zip(passages, split, title_first, strict=True):
-        cos = [sum(a * b for a, b in zip(q, v, strict=True)) for v in vectors[at:at + len(sents)]]
+        cos = cosines[at:at + len(sents)]
         at += len(sents)
         have = set(document_vector(passage).indices)
         out.append(Reading(sents, cos, len(terms & have) / len(terms) if terms else 0.0, first))
