@@ -256,12 +256,16 @@ def up(flower: bool = typer.Option(True, "--flower/--no-flower")) -> None:
         out.print(f"  flower   http://{s.flower.host}:{s.flower.port}  (user {s.flower.user}, password in "
                   f"{'QUESTLOG_FLOWER__PASSWORD' if s.flower.password else s.data_dir / 'flower.secret'})")
         flower_password(s)
-    out.print("Ctrl-C stops everything.")
+    out.print("Ctrl-C stops everything; a worker that dies is restarted.")
+    code = 0
     try:
         while True:
-            dead = stack.dead()
-            if dead:
-                err.print(f"[red]stopped unexpectedly:[/red] {', '.join(c.name for c in dead)} (see their logs)")
+            restarted, given_up = stack.heal()
+            for c in restarted:
+                err.print(f"[yellow]{c.name} stopped unexpectedly and was restarted[/yellow] (see {c.log})")
+            if given_up:
+                err.print(f"[red]{', '.join(c.name for c in given_up)} keeps dying; stopping[/red] (see their logs)")
+                code = 1
                 break
             time.sleep(1)
     except KeyboardInterrupt:
@@ -269,6 +273,8 @@ def up(flower: bool = typer.Option(True, "--flower/--no-flower")) -> None:
     finally:
         stack.stop()
     out.print("stopped")
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

@@ -1,12 +1,15 @@
 """Run the whole stack on one machine: broker, workers per queue group, beat, Flower.
 
 `Stack` starts each as a child process with the settings passed down through
-the environment, logs each to <data_dir>/logs/<name>.log, and stops them all
-(SIGTERM: Celery's warm shutdown, then SIGKILL after a grace period) on exit.
+the environment, logs each to <data_dir>/logs/<name>.log, restarts a child that
+dies (`heal`, at most RESTARTS times in RESTART_WINDOW_S), and stops them all
+(SIGTERM: Celery's warm shutdown, then SIGKILL after a grace period) on exit. One
+stack per data directory: a second is refused while the first holds its lock.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import signal
@@ -17,9 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from shared.broker import EmbeddedRedis, resolve_broker
+from shared.errors import PermanentError
 from shared.settings import Settings
 
 PY = sys.executable
+RESTARTS = 5  # a child that dies more often than this within the window is left dead: it would only crash again
+RESTART_WINDOW_S = 600.0
 
 
 @dataclass
@@ -30,6 +36,7 @@ class Child:
     nice: int = 0
     proc: subprocess.Popen | None = None
     log: Path | None = None
+    restarts: list[float] | None = None  # when it was restarted (monotonic)
 
 
 def flower_password(settings: Settings) -> str:
@@ -79,6 +86,7 @@ class Stack:
         self.redis: EmbeddedRedis | None = None
         self.children: list[Child] = []
         self.broker_url: str | None = None
+        self._lock = None
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -97,6 +105,7 @@ class Stack:
 
         check_judge(self.settings)
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
         self.broker_url = resolve_broker(self.settings)
         if self.broker_url is None:
             self.redis = EmbeddedRedis(self.settings)
@@ -110,18 +119,54 @@ class Stack:
             plan.append(Child("beat", beat_argv(self.settings, level), nice=5))
         if self.flower:
             plan.append(Child("flower", flower_argv(self.settings), flower_env(self.settings), nice=5))
-        env = self.env()
         for child in plan:
             child.log = logs / f"{child.name}.log"
-            with open(child.log, "ab") as out:
-                child.proc = subprocess.Popen(child.argv, env={**env, **(child.env or {})}, stdout=out,
-                                              stderr=subprocess.STDOUT, start_new_session=True,
-                                              preexec_fn=_niceness(child.nice))
+            self._spawn(child)
             self.children.append(child)
         return self
 
+    def _spawn(self, child: Child) -> None:
+        with open(child.log, "ab") as out:
+            child.proc = subprocess.Popen(child.argv, env={**self.env(), **(child.env or {})}, stdout=out,
+                                          stderr=subprocess.STDOUT, start_new_session=True,
+                                          preexec_fn=_niceness(child.nice))
+
+    def _take_lock(self) -> None:
+        """Hold <data_dir>/stack.lock while running: two stacks on one data directory would run every
+        worker twice and fight over the embedded vector store."""
+        path = self.settings.data_dir / "stack.lock"
+        handle = open(path, "a+")  # noqa: SIM115 - held open for the stack's lifetime
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise PermanentError(f"a stack already runs on {self.settings.data_dir.resolve()} (pid {holder}); "
+                                 "stop it first, or use another QUESTLOG_DATA_DIR") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._lock = handle
+
     def dead(self) -> list[Child]:
         return [c for c in self.children if c.proc and c.proc.poll() is not None]
+
+    def heal(self) -> tuple[list[Child], list[Child]]:
+        """Restart each dead child. Returns (restarted, given up): a child restarted RESTARTS times
+        within RESTART_WINDOW_S is left dead, since it would only crash again."""
+        restarted, given_up = [], []
+        now = time.monotonic()
+        for child in self.dead():
+            recent = [t for t in (child.restarts or []) if now - t < RESTART_WINDOW_S]
+            if len(recent) >= RESTARTS:
+                given_up.append(child)
+                continue
+            child.restarts = [*recent, now]
+            self._spawn(child)
+            restarted.append(child)
+        return restarted, given_up
 
     def stop(self, grace_s: float = 20.0) -> None:
         for c in self.children:
@@ -140,6 +185,9 @@ class Stack:
         if self.redis:
             self.redis.stop()
             self.redis = None
+        if self._lock is not None:
+            self._lock.close()  # closing releases the flock
+            self._lock = None
 
     def __enter__(self) -> "Stack":
         return self.start()

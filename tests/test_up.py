@@ -52,11 +52,29 @@ def test_up_runs_the_stack_on_the_embedded_redis_and_stops_cleanly(tmp_path):
         assert authed.status_code == 200
         assert "s3cret-pass" not in (tmp_path / "logs" / "flower.log").read_text()
         assert not [pid for pid in os.listdir("/proc") if pid.isdigit() and _cmdline_has(pid, b"s3cret-pass")]
+        # a second stack on the same data directory is refused, naming it
+        second = subprocess.run([sys.executable, "-m", "questlog.cli", "up", "--no-flower"], env=env,
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2 and "a stack already runs on" in second.stderr + second.stdout
+        # a killed worker main process is restarted, and the stack keeps running
+        io_main = [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and _cmdline_has(pid, b"io@%h")
+                   and _parent(pid) == up.pid]
+        assert len(io_main) == 1
+        os.kill(io_main[0], signal.SIGKILL)
+        back = []
+        for _ in range(120):
+            back = [int(pid) for pid in os.listdir("/proc") if pid.isdigit() and _cmdline_has(pid, b"io@%h")
+                    and _parent(pid) == up.pid]
+            if back and back != io_main:
+                break
+            time.sleep(1)
+        assert back and back != io_main and up.poll() is None
     finally:
         up.send_signal(signal.SIGTERM)
         output, _ = up.communicate(timeout=90)
     assert up.returncode == 0, output
     assert "stopped" in output and "redis+socket://" in output
+    assert "io stopped unexpectedly and was restarted" in output
     assert not (tmp_path / "redis" / "redis.sock").exists() or subprocess.run(
         [sys.executable, "-c", f"import redis,sys; redis.Redis(unix_socket_path='{tmp_path}/redis/redis.sock').ping()"],
         capture_output=True).returncode != 0
@@ -68,3 +86,11 @@ def _cmdline_has(pid: str, needle: bytes) -> bool:
             return needle in f.read()
     except OSError:
         return False
+
+
+def _parent(pid: str) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
