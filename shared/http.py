@@ -65,6 +65,21 @@ class RedisRateLimiter:
             time.sleep(max(ttl, 10) / 1000 + random.uniform(0, 0.05))
 
 
+def secrets_stay_home(home: str, names: tuple[str, ...]):
+    """An httpx request hook that drops the named headers (API keys) from any request leaving the
+    origin of `home` (a redirect elsewhere): httpx itself strips only Authorization."""
+    base = urlsplit(home)
+    origin = (base.scheme, base.hostname, base.port)
+    lowered = tuple(n.lower() for n in names)
+
+    def hook(request: httpx.Request) -> None:
+        if (request.url.scheme, request.url.host, request.url.port) != origin:
+            for name in lowered:
+                request.headers.pop(name, None)
+
+    return hook
+
+
 def backoff_delay(attempt: int, base_s: float, cap_s: float) -> float:
     """Full jitter: uniform(0, min(cap, base * 2**attempt))."""
     return random.uniform(0, min(cap_s, base_s * (2**attempt)))

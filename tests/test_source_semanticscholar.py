@@ -194,3 +194,21 @@ def test_a_relevance_search_stops_at_the_thousandth_result_s2_can_rank(make, ser
     pages = list(make("/capped").pages(SEARCH, {"offset": 950}))
     assert server.requests[-1].query["limit"] == ["50"]
     assert len(pages) == 1 and pages[0].next_cursor is None
+
+
+def test_the_api_key_is_not_sent_along_a_redirect_to_another_origin() -> None:
+    from questlog.replay.server import ReplayServer
+
+    with ReplayServer() as home, ReplayServer() as away:
+        away.route("/", lambda req: Reply(200, b'{"total": 0, "offset": 0, "data": []}', "application/json"))
+        home.route("/", lambda req: Reply(302, b"", "text/plain", {"Location": f"{away.url}{req.path}"}))
+        settings = SemanticScholarSettings(base_url=f"{home.url}/api.semanticscholar.org", min_interval_s=0,
+                                           min_interval_no_key_s=0, api_key="s2-secret-key")
+        source = SemanticScholarSource(settings, LocalRateLimiter(), sleep=lambda s: None)
+        try:
+            pages = list(source.pages(SEARCH, {}))
+        finally:
+            source.close()
+    assert pages[0].records == ()
+    assert home.requests[0].headers.get("x-api-key") == "s2-secret-key"  # at home the key goes along
+    assert away.requests and "x-api-key" not in {k.lower() for k in away.requests[0].headers}

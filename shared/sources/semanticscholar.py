@@ -33,7 +33,7 @@ import httpx
 from pydantic import BaseModel, Field, SecretStr
 
 from shared.errors import NotFound, PermanentError
-from shared.http import PoliteClient, RateLimiter
+from shared.http import PoliteClient, RateLimiter, secrets_stay_home
 from shared.ids import split_arxiv_id
 from shared.records import PaperRecord
 from shared.sources.base import Feed, Page, Source
@@ -69,7 +69,9 @@ class SemanticScholarSource(Source):
     def __init__(self, settings: SemanticScholarSettings, limiter: RateLimiter, client: httpx.Client | None = None,
                  *, sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
-        self.client = client or httpx.Client(timeout=settings.timeout_s, follow_redirects=True)
+        self.client = client or httpx.Client(
+            timeout=settings.timeout_s, follow_redirects=True,
+            event_hooks={"request": [secrets_stay_home(settings.base_url, ("x-api-key",))]})
         self.headers = {"User-Agent": "questlog/0.1 (self-hosted research assistant)"}
         if settings.api_key is not None:
             self.headers["x-api-key"] = settings.api_key.get_secret_value()
