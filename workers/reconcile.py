@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from agents.deps import Deps
-from shared.messages import EmbedRequested, Message, PapersFound
+from shared.messages import EmbedRequested, LinkRequested, Message, PapersFound
 
 
 def backlog(deps: Deps, grace: timedelta = timedelta(minutes=10)) -> list[Message]:
-    """Messages for papers without passages, passages not indexed and questions not embedded,
-    older than `grace` (younger ones are probably still in a queue)."""
+    """Messages for papers without passages, passages not indexed, passages indexed but never linked
+    and questions not embedded, older than `grace` (younger ones are probably still in a queue)."""
     cutoff = datetime.now(timezone.utc) - grace
     msgs: list[Message] = []
     papers = deps.ledger.papers_without_passages(older_than=cutoff)
@@ -21,6 +21,8 @@ def backlog(deps: Deps, grace: timedelta = timedelta(minutes=10)) -> list[Messag
     passages = deps.ledger.unindexed_passage_ids(older_than=cutoff)
     msgs += [EmbedRequested(target="passages", ids=tuple(passages[i:i + size]))
              for i in range(0, len(passages), size)]
+    unlinked = deps.ledger.unlinked_passage_ids(older_than=cutoff)
+    msgs += [LinkRequested(mode="passages", ids=tuple(unlinked[i:i + size])) for i in range(0, len(unlinked), size)]
     questions = [str(q.id) for q in deps.ledger.questions(status="open")
                  if q.indexed_at is None and q.created_at.replace(tzinfo=timezone.utc) < cutoff]
     if questions:

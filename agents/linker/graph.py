@@ -149,6 +149,8 @@ GRAPH = build_graph()
 def run(msg: LinkRequested, deps: Deps) -> list[Message]:
     """Record evidence links; sends nothing on (digests are scheduled by beat)."""
     state = GRAPH.invoke({"mode": msg.mode, "ids": list(msg.ids)}, config={"configurable": {"deps": deps}})
+    if msg.mode == "passages":  # after the links are recorded: a lost request is found by the reconciler
+        deps.ledger.mark_linked(list(msg.ids))
     if state["new_ids"]:
         log.info("linked %d new evidence items (%s)", len(state["new_ids"]), msg.mode)
     return []

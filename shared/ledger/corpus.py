@@ -102,6 +102,20 @@ class CorpusMixin:
         with self.session() as s:
             s.execute(update(PassageRow).where(PassageRow.id.in_(ids)).values(indexed_at=when or utcnow()))
 
+    def mark_linked(self, ids: list[str], when: datetime | None = None) -> None:
+        """These passages were judged against every open question (a later question backfills them)."""
+        with self.session() as s:
+            s.execute(update(PassageRow).where(PassageRow.id.in_(ids)).values(linked_at=when or utcnow()))
+
+    def unlinked_passage_ids(self, older_than: datetime | None = None) -> list[str]:
+        """Current passages indexed (before `older_than`) but never judged: their link request was lost."""
+        with self.session() as s:
+            q = select(PassageRow.id).where(PassageRow.current.is_(True), PassageRow.indexed_at.is_not(None),
+                                            PassageRow.linked_at.is_(None))
+            if older_than is not None:
+                q = q.where(PassageRow.indexed_at < older_than)
+            return list(s.scalars(q.order_by(PassageRow.indexed_at)))
+
     def papers_without_passages(self, ids: list[str] | None = None, older_than: datetime | None = None) -> list[str]:
         """Papers (of `ids`, or all) that have no current passage yet: the reader's backlog."""
         with self.session() as s:

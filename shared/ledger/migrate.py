@@ -21,6 +21,10 @@ from shared.ledger.models import Base
 
 log = logging.getLogger(__name__)
 
+# what a column added to a filled table starts as, where NULL would mislead: passages indexed before
+# `linked_at` existed were linked by the release that indexed them (else all would be judged again)
+FILL_ON_ADD = {"passages.linked_at": "UPDATE passages SET linked_at = indexed_at"}
+
 
 def _default_sql(column) -> str:
     """The DEFAULT clause for a new column: NOT NULL columns need one to be added to a filled table."""
@@ -52,6 +56,8 @@ def upgrade(engine: Engine) -> list[str]:
             try:
                 with engine.begin() as conn:
                     conn.execute(text(stmt))
+                    if f"{table.name}.{column.name}" in FILL_ON_ADD:
+                        conn.execute(text(FILL_ON_ADD[f"{table.name}.{column.name}"]))
             except (OperationalError, ProgrammingError) as e:  # another process added it first
                 if column.name not in {c["name"] for c in inspect(engine).get_columns(table.name)}:
                     raise

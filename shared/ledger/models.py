@@ -76,6 +76,8 @@ class PassageRow(Base):
     current: Mapped[bool] = mapped_column(default=True)  # False once a newer paper version replaced it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     indexed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # judged against every open question (the linker's passages mode); None: the reconciler re-sends it
+    linked_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class EvidenceRow(Base):
