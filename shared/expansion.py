@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field
 
 class ExpansionSettings(BaseModel):
     enabled: bool = Field(True, description="Follow the citations and references of strong evidence papers.")
-    min_score: float = Field(0.5, description="Evidence score (the link score: cosine similarity, primary model) "
-                             "from which its paper is expanded.")
+    min_score: float = Field(0.5, description="Link score from which its paper is expanded: the evidence judge's "
+                             "relevance (a calibrated probability), or with gate=cosine the primary model's cosine.")
     follow_accepted: bool = Field(True, description="Also expand papers whose evidence the user accepted, "
                                   "whatever its score.")
     depth: int = Field(1, ge=0, description="Hops followed: 1 expands evidence papers found by search, firehose or "

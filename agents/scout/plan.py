@@ -15,7 +15,7 @@ the paper's depth), so a paper is expanded once.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from agents.deps import Deps
 from agents.scout.feeds import ranked_evidence, recommendation_seeds, scout_settings
@@ -77,7 +77,7 @@ def expansion(deps: Deps, now: datetime, cursors: dict[str, dict], questions: li
         return []
     expanded = {k.removeprefix(EXPANSION): v for k, v in cursors.items() if k.startswith(EXPANSION)}
     ranked = sorted(r for q in questions for r in ranked_evidence(deps, q)[0])
-    msgs: list[CrawlRequested] = []
+    msgs: list[CrawlRequested] = unfinished_expansions(deps, now, cursors, expanded)
     taken = 0
     for *_, paper in ranked:
         if taken >= exp.budget:
@@ -94,6 +94,29 @@ def expansion(deps: Deps, now: datetime, cursors: dict[str, dict], questions: li
         deps.ledger.save_cursor(f"{EXPANSION}{paper}", expanded[paper])
         msgs += new
         taken += 1
+    return msgs
+
+
+RESEND_AFTER = timedelta(minutes=10)  # younger crawls are probably still queued
+RESENDS = 3  # a crawl that never finishes after this many re-sends is failing: its dead letters say why
+
+
+def unfinished_expansions(deps: Deps, now: datetime, cursors: dict[str, dict],
+                          expanded: dict[str, dict]) -> list[CrawlRequested]:
+    """Expansion crawls planned (and recorded) whose crawl never finished — the tick that planned them
+    died before sending, or Redis lost them — sent again, at most RESENDS times each."""
+    msgs = []
+    for paper, mark in expanded.items():
+        planned = mark.get("resent_at") or mark.get("planned_at")
+        if not planned or now - datetime.fromisoformat(planned) < RESEND_AFTER or mark.get("resends", 0) >= RESENDS:
+            continue
+        lost = [key for key in mark.get("crawls", []) if not (cursors.get(key) or {}).get("finished_at")]
+        if not lost:
+            continue
+        msgs += [CrawlRequested(source=key.split(":", 1)[0], feed=key.split(":", 1)[1], requested_at=now)
+                 for key in lost]
+        mark = {**mark, "resends": mark.get("resends", 0) + 1, "resent_at": now.isoformat()}
+        deps.ledger.save_cursor(f"{EXPANSION}{paper}", mark)
     return msgs
 
 
