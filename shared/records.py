@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -57,6 +59,7 @@ class PaperRecord(BaseModel):
             return [f"corpus:{self.source}:{self.extra['local_corpus_id']}"]
 
         def add(key: str) -> None:
+            key = bounded_key(key)
             if key not in keys:
                 keys.append(key)
 
@@ -85,6 +88,17 @@ class PaperRecord(BaseModel):
         if self.arxiv_id:
             return f"arxiv:{self.arxiv_id}" + (f"v{self.arxiv_version}" if self.arxiv_version else "")
         return self.identity_keys()[0]
+
+
+MAX_KEY = 280  # the ledger's id columns are 300 characters (PostgreSQL enforces it)
+
+
+def bounded_key(key: str) -> str:
+    """The key itself when it fits MAX_KEY; else its first characters and a hash of the whole, so a
+    655-character title still names one paper, the same one every time."""
+    if len(key) <= MAX_KEY:
+        return key
+    return f"{key[:MAX_KEY - 17]}#{hashlib.sha1(key.encode()).hexdigest()[:16]}"
 
 
 def _arxiv_key(raw: str) -> str:

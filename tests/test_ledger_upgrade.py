@@ -58,3 +58,26 @@ def test_an_older_postgresql_ledger_gains_the_new_columns_and_keeps_its_rows():
         with admin.connect() as conn:
             conn.execute(text(f"drop database if exists {name} with (force)"))
         admin.dispose()
+
+
+def test_a_paper_with_a_655_character_title_and_no_ids_is_one_paper_on_postgresql():
+    from shared.records import PaperRecord
+
+    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+    name = f"ql_title_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"create database {name}"))
+    except Exception as e:  # noqa: BLE001 - any failure to reach the server means: skip
+        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 does not answer: {e.__class__.__name__}")
+    try:
+        ledger = Ledger(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+        title = " ".join(f"word{i}" for i in range(100))[:655]
+        rec = PaperRecord(source="crossref", source_id="x1", title=title, authors=("Ada Lovelace",))
+        first, again = ledger.upsert_paper(rec).paper_id, ledger.upsert_paper(rec).paper_id
+        assert first == again and ledger.paper(first).title == title
+        ledger.close()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"drop database if exists {name} with (force)"))
+        admin.dispose()

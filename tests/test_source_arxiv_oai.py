@@ -175,3 +175,20 @@ def test_a_category_maps_to_its_oai_set() -> None:
     assert oai_set("hep-ph") == ("physics:hep-ph", None)
     assert oai_set("astro-ph.GA") == ("physics:astro-ph", "astro-ph.GA")
     assert oai_set("physics:hep-ex") == ("physics:hep-ex", None)
+
+
+def test_a_version_listed_twice_one_without_a_date_keeps_the_dated_listing_and_the_record() -> None:
+    from xml.etree.ElementTree import fromstring
+
+    from shared.sources.arxiv_oai import _record
+
+    rec = fromstring("""<record xmlns="http://www.openarchives.org/OAI/2.0/"><metadata>
+      <arXivRaw xmlns="http://arxiv.org/OAI/arXivRaw/"><id>2606.00001</id><title>Twice listed</title>
+        <authors>A. Author</authors><abstract>We find it.</abstract>
+        <version version="v1"><date>Mon, 1 Jun 2026 10:00:00 GMT</date></version>
+        <version version="v2"><date>Tue, 2 Jun 2026 10:00:00 GMT</date></version>
+        <version version="v2"></version>
+      </arXivRaw></metadata></record>""")
+    paper = _record(rec, "firehose:cs.CL")
+    assert paper.arxiv_version == 2 and paper.source_id == "2606.00001v2"
+    assert paper.published.day == 1 and paper.updated.day == 2

@@ -197,8 +197,13 @@ def _record(rec: Element, found_via: str) -> PaperRecord:
         raise ValueError(f"{arxiv_id} has no title")
     doi = (_text(body.find(f"{ns}doi")).split() or [None])[0]  # arXiv lists several DOIs (paper, erratum): the first
     if ns == RAW:
-        versions = sorted((int(v.get("version", "v0").lstrip("v") or 0), _rfc2822(_text(v.find(f"{ns}date"))))
-                          for v in body.findall(f"{ns}version"))
+        dated: dict[int, datetime | None] = {}
+        for v in body.findall(f"{ns}version"):  # a version listed twice keeps the listing that has a date
+            digits = re.sub(r"\D", "", v.get("version", ""))
+            n, when = int(digits or 0), _rfc2822(_text(v.find(f"{ns}date")))
+            if dated.get(n) is None:
+                dated[n] = when
+        versions = sorted(dated.items())
         version = versions[-1][0] if versions and versions[-1][0] > 0 else None
         published = versions[0][1] if versions else None
         updated = versions[-1][1] if len(versions) > 1 else None
