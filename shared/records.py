@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-
 from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
