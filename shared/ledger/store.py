@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
@@ -54,6 +55,7 @@ class Ledger(CorpusMixin, EvidenceMixin, RestoreMixin):
         self.engine = create_engine(url, **kwargs)
         if is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         upgrade(self.engine)  # new tables and columns of this release, added to an older ledger
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -66,14 +68,19 @@ class Ledger(CorpusMixin, EvidenceMixin, RestoreMixin):
             yield s
 
     def retrying(self, fn, attempts: int = 3):
-        """Run fn(session) in a transaction; a unique-key race with another worker is retried."""
+        """Run fn(session) in a transaction that holds the write lock from its first read (SQLite:
+        BEGIN IMMEDIATE), so a read-check-write merge is atomic across worker processes; a unique-key
+        race with another worker (PostgreSQL) is retried."""
         for attempt in range(attempts):
+            token = _WRITE_FIRST.set(True)
             try:
                 with self.session() as s:
                     return fn(s)
             except IntegrityError:
                 if attempt == attempts - 1:
                     raise
+            finally:
+                _WRITE_FIRST.reset(token)
 
     # -- questions -------------------------------------------------------
     def add_question(self, text: str, models: list[str] | None = None) -> QuestionRow:
@@ -194,7 +201,17 @@ class Ledger(CorpusMixin, EvidenceMixin, RestoreMixin):
             }
 
 
+# SQLite transactions are begun here, not by the driver: pysqlite begins one only at the first write,
+# so a merge's reads ran outside it and two processes could both find "no such paper" and insert it
+_WRITE_FIRST: ContextVar[bool] = ContextVar("ledger_write_first", default=False)
+
+
+def _sqlite_begin(conn) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if _WRITE_FIRST.get() else "BEGIN")
+
+
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
+    dbapi_conn.isolation_level = None  # the driver's own BEGIN off: `_sqlite_begin` issues it
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")

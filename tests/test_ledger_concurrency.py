@@ -1,0 +1,51 @@
+"""Several worker processes merging the same papers into one SQLite ledger at once: one row per paper,
+every way each was found kept."""
+
+from __future__ import annotations
+
+import multiprocessing
+
+from sqlalchemy import func, select
+
+from shared.ledger import Ledger
+from shared.ledger.models import PaperRow
+from shared.records import PaperRecord
+
+PAPERS = 60
+PROCESSES = 4
+
+
+def _records(worker: int) -> list[PaperRecord]:
+    # each worker finds every paper through its own feed, half of them by arXiv id and DOI in turn
+    return [PaperRecord(source="arxiv" if i % 2 else "crossref", source_id=f"w{worker}-{i}",
+                        arxiv_id=f"2606.{i:05d}" if i % 2 else None, doi=None if i % 2 else f"10.1/{i}",
+                        title=f"A study of concurrent merges number {i}", authors=("Ada Lovelace",),
+                        found_via=f"firehose:feed{worker}")
+            for i in range(PAPERS)]
+
+
+def _merge(url: str, worker: int, start) -> None:
+    ledger = Ledger(url)
+    start.wait()
+    for rec in _records(worker):
+        ledger.upsert_paper(rec)
+    ledger.close()
+
+
+def test_four_processes_merging_the_same_papers_leave_one_row_each_and_every_found_via(tmp_path):
+    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+    Ledger(url).close()
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Barrier(PROCESSES)
+    procs = [ctx.Process(target=_merge, args=(url, w, start)) for w in range(PROCESSES)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    assert [p.exitcode for p in procs] == [0] * PROCESSES
+    ledger = Ledger(url)
+    with ledger.session() as s:
+        assert s.scalar(select(func.count()).select_from(PaperRow)) == PAPERS
+        found = [set(row.found_via) for row in s.scalars(select(PaperRow))]
+    assert all(f == {f"firehose:feed{w}" for w in range(PROCESSES)} for f in found)
+    ledger.close()
