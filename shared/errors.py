@@ -2,7 +2,8 @@
 
     QuestlogError
     ├── TransientError   network trouble, 5xx, 429, a store that is down: retry later
-    │                    (retry_after: seconds the far end asked us to wait, if it said)
+    │                    (retry_after: seconds the far end asked us to wait, if it said;
+    │                     exhausted: already retried where it was raised, not to be retried again)
     └── PermanentError   bad input, 4xx, unparseable data, a missing record: retrying
                          cannot help; the message goes to the dead-letter record
         └── NotFound     an id that names nothing
@@ -17,9 +18,13 @@ class QuestlogError(Exception):
 
 
 class TransientError(QuestlogError):
-    def __init__(self, message: str, retry_after: float | None = None):
+    """`exhausted`: the layer that raised it already retried it as often as it should be; the task
+    layer does not retry it again (retries live in one layer) but dead-letters it."""
+
+    def __init__(self, message: str, retry_after: float | None = None, exhausted: bool = False):
         super().__init__(message)
         self.retry_after = retry_after
+        self.exhausted = exhausted
 
 
 class PermanentError(QuestlogError):

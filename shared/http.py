@@ -140,7 +140,7 @@ class PoliteClient:
                 continue
             return response
         raise TransientError(f"{host}: gave up after {self.max_attempts} attempts: {last}",
-                             retry_after=last.retry_after if last else None)
+                             retry_after=last.retry_after if last else None, exhausted=True)
 
     def _fetch(self, method: str, url: str, params: dict | None, headers: dict | None,
                json: object) -> httpx.Response:

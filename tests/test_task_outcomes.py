@@ -88,3 +88,19 @@ def test_beat_sends_a_scout_tick_when_it_starts_not_one_interval_later(tmp_path,
         beat.terminate()
         beat.wait(10)
     assert "questlog.scout.tick" in tasks
+
+
+def test_an_error_its_own_layer_already_retried_is_dead_lettered_not_retried_again(new_app):
+    from shared.messages import LinkRequested
+    from workers.tasks import deps_for, run_step
+
+    app, attempts = new_app(), []
+
+    def source_down(msg, deps):
+        attempts.append(1)
+        raise TransientError("api.example.org: gave up after 4 attempts: HTTP 503", exhausted=True)
+
+    with pytest.raises(DeadLettered, match="gave up after 4 attempts"):
+        run_step(app.tasks["questlog.link.link"], LinkRequested, {"mode": "passages", "ids": ["p2"]}, source_down)
+    assert len(attempts) == 1
+    assert "the next tick tries again" in deps_for(app).ledger.dead_letters()[0].error

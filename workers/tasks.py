@@ -154,6 +154,11 @@ def run_step(task: Task, msg_cls: type[Message], payload: dict, agent) -> str:
         raise DeadLettered("input nested too deep to read") from None
     except Exception as err:  # TransientError and the unexpected: retry, capped
         settings = deps.settings.tasks
+        if getattr(err, "exhausted", False):  # retried where it was raised (a source's HTTP attempts)
+            deps.ledger.dead_letter(name, msg.dedup_key, payload, f"{err} (the next tick tries again)",
+                                    task.request.retries + 1)
+            log.warning("%s dead-lettered %s after the retries of the layer below: %s", name, msg.dedup_key, err)
+            raise DeadLettered(str(err)) from None
         if task.request.retries >= settings.max_retries:
             deps.ledger.dead_letter(name, msg.dedup_key, payload, f"{type(err).__name__}: {err}",
                                     task.request.retries + 1)
