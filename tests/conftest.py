@@ -86,6 +86,10 @@ def stack_env(data_dir: Path, broker: str, arxiv_url: str) -> dict[str, str]:
         "QUESTLOG_SCHEDULE__CRAWL_EVERY_S": "86400",
         "QUESTLOG_SCHEDULE__DIGEST_EVERY_S": "86400",
         "QUESTLOG_DIGEST__CONSOLE": "false",
+        # the pipeline's plumbing is tested on a library of a few hundred papers that grows while it is
+        # linked; the small-library placement (strict below ~8,000 passages) is tested on its own
+        # (tests/test_evidence_judge.py, `eval links --sample`) and runs in the demo test
+        "QUESTLOG_LINK__PLACEMENT_REFERENCE_PASSAGES": "0",
         # only the arXiv replay runs here: the other sources must never reach real hosts from a test
         "QUESTLOG_ARXIV_OAI__ENABLED": "false",
         "QUESTLOG_SEMANTICSCHOLAR__ENABLED": "false",

@@ -1,17 +1,20 @@
-"""Several worker processes merging the same papers into one SQLite ledger at once: one row per paper,
-every way each was found kept."""
+"""Several worker processes merging the same papers into one ledger at once (SQLite, and PostgreSQL
+where it answers): one row per paper, every way each was found kept."""
 
 from __future__ import annotations
 
 import multiprocessing
+import uuid
 
-from sqlalchemy import func, select
+import pytest
+
+from sqlalchemy import create_engine, func, select, text
 
 from shared.ledger import Ledger
 from shared.ledger.models import PaperRow
 from shared.records import PaperRecord
 
-PAPERS = 60
+PAPERS = 150
 PROCESSES = 4
 
 
@@ -32,8 +35,7 @@ def _merge(url: str, worker: int, start) -> None:
     ledger.close()
 
 
-def test_four_processes_merging_the_same_papers_leave_one_row_each_and_every_found_via(tmp_path):
-    url = f"sqlite:///{tmp_path / 'ledger.sqlite3'}"
+def _merge_in_four_processes_and_check(url: str) -> None:
     Ledger(url).close()
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Barrier(PROCESSES)
@@ -41,7 +43,7 @@ def test_four_processes_merging_the_same_papers_leave_one_row_each_and_every_fou
     for p in procs:
         p.start()
     for p in procs:
-        p.join(120)
+        p.join(180)
     assert [p.exitcode for p in procs] == [0] * PROCESSES
     ledger = Ledger(url)
     with ledger.session() as s:
@@ -49,3 +51,23 @@ def test_four_processes_merging_the_same_papers_leave_one_row_each_and_every_fou
         found = [set(row.found_via) for row in s.scalars(select(PaperRow))]
     assert all(f == {f"firehose:feed{w}" for w in range(PROCESSES)} for f in found)
     ledger.close()
+
+
+def test_four_processes_merging_the_same_papers_on_sqlite_leave_one_row_each_and_every_found_via(tmp_path):
+    _merge_in_four_processes_and_check(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+
+
+def test_four_processes_merging_the_same_papers_on_postgresql_leave_one_row_each_and_every_found_via():
+    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+    name = f"ql_merge_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"create database {name}"))
+    except Exception as e:  # noqa: BLE001 - any failure to reach the server means: skip
+        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 does not answer: {e.__class__.__name__}")
+    try:
+        _merge_in_four_processes_and_check(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"drop database if exists {name} with (force)"))
+        admin.dispose()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select, text, update
 from sqlalchemy.orm import Session
 
 from shared.errors import NotFound
@@ -160,6 +161,7 @@ _SINGLE_VALUED = ("arxiv:", "s2:")
 
 def _upsert_paper(s: Session, rec: PaperRecord) -> PaperUpsert:
     keys = rec.identity_keys()
+    _lock_keys(s, keys)
     rows = _matching_papers(s, keys)
     status: Literal["new", "updated", "unchanged"]
     if not rows:
@@ -195,6 +197,18 @@ def _upsert_paper(s: Session, rec: PaperRecord) -> PaperUpsert:
     elif source.paper_id != row.id:  # the source's own id now points elsewhere: follow it
         source.paper_id = row.id
     return PaperUpsert(row.id, status)
+
+
+def _lock_keys(s: Session, keys: list[str]) -> None:
+    """PostgreSQL: hold a transaction lock per identity key, in one global order (no deadlock), so two
+    workers merging records that share a key run one after the other. Without it both can see "no
+    such paper", and the second, finding the first's row only at insert, files a duplicate. (SQLite:
+    the transaction already holds the write lock, Ledger.retrying.)"""
+    if s.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        lock = int.from_bytes(hashlib.sha1(key.encode()).digest()[:8], "big", signed=True)
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock})
 
 
 def _matching_papers(s: Session, keys: list[str]) -> list[PaperRow]:
