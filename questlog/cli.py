@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from questlog.cli_dead import dead_app
 from questlog.cli_eval import eval_app, train_app
 from questlog.cli_export import export_app
 from shared.errors import NotFound, PermanentError
@@ -33,6 +34,7 @@ bench_app = typer.Typer(help="Benchmarks (print JSON).")
 app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
+app.add_typer(dead_app, name="dead-letters")
 app.add_typer(export_app)  # no name: export, note and import are top-level commands
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

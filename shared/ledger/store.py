@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import create_engine, event, func, select
+from sqlalchemy import create_engine, delete, event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -177,10 +177,29 @@ class Ledger(CorpusMixin, EvidenceMixin, RestoreMixin):
         self.retrying(write)
         return dl_id
 
-    def dead_letters(self, limit: int = 50) -> list[DeadLetterRow]:
+    def dead_letters(self, limit: int | None = 50) -> list[DeadLetterRow]:
+        """Newest first; `limit` None: all."""
         with self.session() as s:
-            q = select(DeadLetterRow).order_by(DeadLetterRow.updated_at.desc()).limit(limit)
-            return list(s.scalars(q))
+            q = select(DeadLetterRow).order_by(DeadLetterRow.updated_at.desc())
+            return list(s.scalars(q.limit(limit) if limit else q))
+
+    def dead_letter_row(self, dl_id: str) -> DeadLetterRow:
+        """The dead letter with this id, or the only one whose id starts with it (6 characters or more)."""
+        with self.session() as s:
+            row = s.get(DeadLetterRow, dl_id)
+            if row is None and len(dl_id) >= 6:
+                rows = s.scalars(select(DeadLetterRow).where(DeadLetterRow.id.startswith(
+                    dl_id.replace("%", "").replace("_", ""))).limit(2)).all()
+                if len(rows) > 1:
+                    raise NotFound(f"{dl_id!r} names more than one dead letter; give more of its id")
+                row = rows[0] if rows else None
+            if row is None:
+                raise NotFound(f"no dead letter with id {dl_id!r}")
+            return row
+
+    def remove_dead_letters(self, ids: list[str]) -> int:
+        with self.session() as s:
+            return s.execute(delete(DeadLetterRow).where(DeadLetterRow.id.in_(ids))).rowcount
 
     # -- counts ------------------------------------------------------------
     def counts(self) -> dict[str, int]:
