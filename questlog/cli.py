@@ -44,8 +44,16 @@ def settings() -> Settings:
     return Settings()
 
 
-def ledger() -> Ledger:
+def ledger(create: bool = False) -> Ledger:
+    """The ledger. Only commands that add something (`create`) make a data directory: reading one
+    that does not exist says so instead of leaving an empty one behind."""
     s = settings()
+    if s.data_dir.exists() and not s.data_dir.is_dir():
+        fail(f"the data directory {s.data_dir} is a file, not a directory")
+    sqlite_file = s.data_dir / "ledger.sqlite3"
+    if not create and s.ledger.url is None and not sqlite_file.exists():
+        err.print(f"note: no questlog data in {s.data_dir.resolve()} yet (`questlog ask` or `questlog up` starts it)")
+        return Ledger("sqlite://")  # an empty ledger in memory: reads find nothing, nothing is written to disk
     s.data_dir.mkdir(parents=True, exist_ok=True)
     return Ledger(s.ledger_url)
 
@@ -91,7 +99,7 @@ def ask(text: str, model: list[str] = typer.Option(None, "--model", help="Dense 
         if m not in known:
             fail(f"unknown model {m!r}; configured: {', '.join(known)}")
     try:
-        q = ledger().add_question(text, models=model or [])
+        q = ledger(create=True).add_question(text, models=model or [])
     except PermanentError as e:
         fail(str(e))
     pipe = pipeline_or_none(s)
@@ -241,10 +249,13 @@ def up(flower: bool = typer.Option(True, "--flower/--no-flower")) -> None:
     from questlog.stack import Stack, flower_password
 
     s = settings()
+    if s.data_dir.exists() and not s.data_dir.is_dir():
+        fail(f"the data directory {s.data_dir} is a file, not a directory")
     stack = Stack(s, flower=flower)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         stack.start()
+        Ledger(s.ledger_url).close()  # the ledger exists (and is upgraded) before any worker writes
     except PermanentError as e:
         fail(str(e))
     out.print(f"questlog is up; data in {s.data_dir.resolve()}")
@@ -322,7 +333,10 @@ def web(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8080)) -
     """Serve a read-only page and JSON API of questions, evidence and status."""
     from questlog.web import serve
 
-    serve(settings(), host, port)
+    try:
+        serve(settings(), host, port)
+    except OSError as e:
+        fail(f"cannot serve on {host}:{port}: {e.strerror or e}")
 
 
 @app.command()

@@ -95,7 +95,7 @@ def import_csv(file: Path = typer.Argument(..., help="A CSV written by `questlog
             err.print(f"[red]error:[/red] {escape(e)}", highlight=False)
         fail(f"nothing imported: {len(errors)} problem(s) in {file}")
     try:
-        counts = ledger().restore(links, dry_run=dry_run)
+        counts = ledger(create=True).restore(links, dry_run=dry_run)
     except PermanentError as e:
         fail(f"nothing imported: {escape(str(e))}")
     changes = ", ".join(f"{n} {what}" for what, n in counts.items())

@@ -122,3 +122,31 @@ def test_listing_questions_by_an_unknown_status_is_refused_naming_the_choices(tm
     r = ql(tmp_path, "questions", "--status", "bogus")
     assert r.returncode == 2 and "open, parked, answered" in r.stderr
     assert ql(tmp_path, "questions", "--status", "parked", "--json").stdout.strip() == "[]"
+
+
+def test_reading_a_data_directory_that_does_not_exist_finds_nothing_and_creates_nothing(tmp_path):
+    missing = tmp_path / "nothing-here"
+    listed = ql(missing, "questions", "--json")
+    assert listed.returncode == 0 and listed.stdout.strip() == "[]" and "no questlog data in" in listed.stderr
+    assert ql(missing, "evidence", "1").returncode == 2
+    assert ql(missing, "dead-letters", "list").stdout.strip() == "no dead letters"
+    assert not missing.exists()
+
+
+def test_a_file_given_as_the_data_directory_is_a_one_line_error(tmp_path):
+    afile = tmp_path / "ledger.txt"
+    afile.write_text("not a directory")
+    r = ql(afile, "ask", "Does instruction tuning transfer across languages?")
+    assert r.returncode == 2 and "is a file, not a directory" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_serving_on_a_busy_port_is_a_one_line_error(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        ql(tmp_path, "ask", "Does instruction tuning transfer across languages?")
+        r = ql(tmp_path, "web", "--port", str(port))
+    assert r.returncode == 2 and f"cannot serve on 127.0.0.1:{port}" in r.stderr and "Traceback" not in r.stderr
