@@ -117,3 +117,26 @@ def test_a_missing_qrels_file_is_refused_naming_it(tmp_path):
     (folder / "qrels" / "test.tsv").unlink()
     r = run_feedback(folder)
     assert r.returncode == 2 and "qrels/test.tsv: missing" in r.stderr
+
+
+def test_without_learning_the_user_labels_the_judges_ranking_in_order():
+    from questlog.evals.feedback import Pool, simulate
+
+    prior, vectors = _two_topics(n=30)
+    relevant = [i % 3 == 0 for i in range(30)]
+    pool = Pool(id="q", question="?", prior=sorted(prior, reverse=True), vectors=vectors, relevant=relevant,
+                relevant_docs=12)  # two relevant documents were never candidates
+    out = simulate(pool, labels=6, learn=False)
+    assert out["recall"] == sum(relevant[:6]) / 12
+    assert out["precision@10"] == sum(relevant[6:16]) / 10
+
+
+def test_learning_finds_the_accepted_topic_sooner_when_the_judge_mixes_topics():
+    from questlog.evals.feedback import Pool, simulate
+
+    _, vectors = _two_topics(n=40)
+    prior = [0.5 - 0.01 * i for i in range(40)]  # the judge cannot tell the topics apart
+    pool = Pool(id="q", question="?", prior=prior, vectors=vectors, relevant=[i % 2 == 0 for i in range(40)],
+                relevant_docs=20)
+    learned, plain = simulate(pool, labels=8, learn=True), simulate(pool, labels=8, learn=False)
+    assert learned["recall"] > plain["recall"] and learned["precision@10"] > plain["precision@10"]
