@@ -96,6 +96,30 @@ def eval_links(folder: Path, as_json: bool = typer.Option(False, "--json"),
               f"nDCG@10 {q['ndcg@10']:.2f}  {q['question'][:70]}")
 
 
+@eval_app.command("feedback")
+def eval_feedback(folder: Path, as_json: bool = typer.Option(False, "--json"),
+                  labels: int = typer.Option(20, help="Verdicts the simulated user gives per question."),
+                  candidates: int = typer.Option(100, help="Each retriever's top N read as candidates (the "
+                                                           "linker reads 40; wider leaves more to re-rank)."),
+                  split: str = typer.Option("test", help="Which qrels/<split>.tsv holds the verdicts."),
+                  keep_data: Path = typer.Option(None, help="Keep the throwaway data directory here.")) -> None:
+    """Precision@10 and recall after N simulated verdicts per question, with and without learning from them."""
+    from questlog.evals.feedback import evaluate_feedback
+
+    try:
+        with Bar() as bar:
+            result = evaluate_feedback(folder, progress=bar, split=split, labels=labels, candidates=candidates,
+                                       keep=keep_data)
+    except PermanentError as e:
+        _fail(str(e))
+    if as_json:
+        print(json.dumps(result))
+        return
+    err.print(f"{result['questions']} questions, {result['labels']} verdicts each")
+    for arm in ("with_learning", "without_learning"):
+        print(f"{arm:<17} precision@10 {result[arm]['precision@10']:.3f}  recall {result[arm]['recall']:.3f}")
+
+
 @eval_app.command("evidence")
 def eval_evidence(file: Path, as_json: bool = typer.Option(False, "--json"),
                   split: str = typer.Option(None, help="Only one split of the file: train, tune or validation "

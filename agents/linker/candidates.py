@@ -21,10 +21,11 @@ from shared.vectors import SPARSE
 from shared.vectors.lexical import query_vector
 
 
-def backfill_candidates(deps, text: str, vectors: dict[str, list[float]]) -> list[Candidate]:
+def backfill_candidates(deps, text: str, vectors: dict[str, list[float]], n: int | None = None) -> list[Candidate]:
     """Fused candidates, best first: the union of every retriever's top N over the corpus, each scored
-    by every retriever (a passage BM25 found also gets its cosine, and the other way round)."""
-    n = deps.settings.link.judge_candidates
+    by every retriever (a passage BM25 found also gets its cosine, and the other way round). `n`:
+    N, unset: `link.judge_candidates` (evals widen it to have more to re-rank)."""
+    n = n or deps.settings.link.judge_candidates
     cands = retrieve_for(deps, text, vectors, limit=n * (len(vectors) + 1), per_retriever=n)
     queries = {**vectors}
     q = query_vector(text)
