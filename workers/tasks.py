@@ -54,6 +54,7 @@ def retry_wait(err: BaseException, retries: int, settings) -> float:
     wait = asked if asked else backoff_delay(retries, settings.retry_base_s, settings.retry_max_s)
     return min(wait, MAX_COUNTDOWN_S)
 
+
 TASK_FOR: dict[type[Message], str] = {
     CrawlRequested: "questlog.scout.crawl",
     PapersFound: "questlog.reader.read",
