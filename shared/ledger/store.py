@@ -220,17 +220,20 @@ class Ledger(CorpusMixin, EvidenceMixin, RestoreMixin):
             }
 
 
-# SQLite transactions are begun here, not by the driver: pysqlite begins one only at the first write,
-# so a merge's reads ran outside it and two processes could both find "no such paper" and insert it
+# pysqlite begins a transaction only at the first write, so a merge's reads ran outside it and two
+# processes could both find "no such paper" and insert it: a merge begins its own, IMMEDIATE
 _WRITE_FIRST: ContextVar[bool] = ContextVar("ledger_write_first", default=False)
 
 
 def _sqlite_begin(conn) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE" if _WRITE_FIRST.get() else "BEGIN")
+    # Only merges begin here. Every other session keeps the driver's own BEGIN before its first write:
+    # a deferred BEGIN before a read would make that read's snapshot stale by the time it writes, and
+    # SQLite (WAL) refuses such an upgrade at once ("database is locked"), busy timeout or not.
+    if _WRITE_FIRST.get():
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
-    dbapi_conn.isolation_level = None  # the driver's own BEGIN off: `_sqlite_begin` issues it
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
