@@ -163,3 +163,26 @@ def server(replay):
     recorded.reset()
     server.requests.clear()
     return server
+
+
+@pytest.fixture
+def postgres_url():
+    """A fresh database on the PostgreSQL at 127.0.0.1:5432, dropped afterwards; skips when none answers."""
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
+    name = f"ql_test_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f"create database {name}"))
+    except Exception as e:  # noqa: BLE001 - any failure to reach the server means: skip
+        admin.dispose()
+        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 does not answer: {e.__class__.__name__}")
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"drop database if exists {name} with (force)"))
+        admin.dispose()

@@ -370,30 +370,16 @@ def test_the_web_page_shows_a_link_s_note_escaped():
     assert "Note: &lt;b&gt;check&lt;/b&gt;" in card
 
 
-def test_an_import_into_postgresql_keeps_question_ids_and_new_questions_follow_them(seeded, tmp_path):
-    import uuid
-
+def test_an_import_into_postgresql_keeps_question_ids_and_new_questions_follow_them(seeded, tmp_path, postgres_url):
     from questlog.exporting.csv_import import read_links
 
-    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
-    name = f"ql_import_{uuid.uuid4().hex[:8]}"
+    links, errors = read_links(exported_csv(seeded[0], tmp_path / "backup.csv"))
+    assert not errors
+    led = Ledger(postgres_url)
     try:
-        with admin.connect() as conn:
-            conn.execute(text(f"create database {name}"))
-    except Exception as e:  # noqa: BLE001 - any failure to reach the server means: skip
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 does not answer: {e.__class__.__name__}")
-    try:
-        links, errors = read_links(exported_csv(seeded[0], tmp_path / "backup.csv"))
-        assert not errors
-        led = Ledger(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-        try:
-            assert led.restore(links)["links added"] == 4
-            assert [q.id for q in led.questions()] == [1, 2]
-            assert led.add_question("A question asked after the import?").id == 3
-            assert led.restore(links)["links added"] == 0
-        finally:
-            led.close()
+        assert led.restore(links)["links added"] == 4
+        assert [q.id for q in led.questions()] == [1, 2]
+        assert led.add_question("A question asked after the import?").id == 3
+        assert led.restore(links)["links added"] == 0
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"drop database if exists {name} with (force)"))
-        admin.dispose()
+        led.close()

@@ -4,11 +4,8 @@ where it answers): one row per paper, every way each was found kept."""
 from __future__ import annotations
 
 import multiprocessing
-import uuid
 
-import pytest
-
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import func, select
 
 from shared.ledger import Ledger
 from shared.ledger.models import PaperRow
@@ -57,17 +54,6 @@ def test_four_processes_merging_the_same_papers_on_sqlite_leave_one_row_each_and
     _merge_in_four_processes_and_check(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
 
 
-def test_four_processes_merging_the_same_papers_on_postgresql_leave_one_row_each_and_every_found_via():
-    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
-    name = f"ql_merge_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"create database {name}"))
-    except Exception as e:  # noqa: BLE001 - any failure to reach the server means: skip
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 does not answer: {e.__class__.__name__}")
-    try:
-        _merge_in_four_processes_and_check(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"drop database if exists {name} with (force)"))
-        admin.dispose()
+def test_four_processes_merging_the_same_papers_on_postgresql_leave_one_row_each_and_every_found_via(
+        postgres_url):
+    _merge_in_four_processes_and_check(postgres_url)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
 
-import pytest
 from sqlalchemy import create_engine, text
 
 from shared.ledger import Ledger
@@ -42,42 +40,17 @@ def test_an_older_sqlite_ledger_gains_the_new_columns_and_keeps_its_rows(tmp_pat
     _check_upgraded(url)
 
 
-def test_an_older_postgresql_ledger_gains_the_new_columns_and_keeps_its_rows():
-    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
-    name = f"ql_upgrade_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"create database {name}"))
-    except Exception as e:  # noqa: BLE001 - any failure to reach the server means: skip
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 does not answer: {e.__class__.__name__}")
-    try:
-        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-        _old_ledger(url)
-        _check_upgraded(url)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"drop database if exists {name} with (force)"))
-        admin.dispose()
+def test_an_older_postgresql_ledger_gains_the_new_columns_and_keeps_its_rows(postgres_url):
+    _old_ledger(postgres_url)
+    _check_upgraded(postgres_url)
 
 
-def test_a_paper_with_a_655_character_title_and_no_ids_is_one_paper_on_postgresql():
+def test_a_paper_with_a_655_character_title_and_no_ids_is_one_paper_on_postgresql(postgres_url):
     from shared.records import PaperRecord
 
-    admin = create_engine("postgresql+psycopg://postgres@127.0.0.1:5432/postgres", isolation_level="AUTOCOMMIT")
-    name = f"ql_title_{uuid.uuid4().hex[:8]}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f"create database {name}"))
-    except Exception as e:  # noqa: BLE001 - any failure to reach the server means: skip
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 does not answer: {e.__class__.__name__}")
-    try:
-        ledger = Ledger(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-        title = " ".join(f"word{i}" for i in range(100))[:655]
-        rec = PaperRecord(source="crossref", source_id="x1", title=title, authors=("Ada Lovelace",))
-        first, again = ledger.upsert_paper(rec).paper_id, ledger.upsert_paper(rec).paper_id
-        assert first == again and ledger.paper(first).title == title
-        ledger.close()
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f"drop database if exists {name} with (force)"))
-        admin.dispose()
+    ledger = Ledger(postgres_url)
+    title = " ".join(f"word{i}" for i in range(100))[:655]
+    rec = PaperRecord(source="crossref", source_id="x1", title=title, authors=("Ada Lovelace",))
+    first, again = ledger.upsert_paper(rec).paper_id, ledger.upsert_paper(rec).paper_id
+    assert first == again and ledger.paper(first).title == title
+    ledger.close()
