@@ -59,6 +59,22 @@ class Deps:
         return build_sources(self.settings, self.limiter)
 
     @cached_property
+    def fetcher(self):
+        """The full-text fetcher (`shared.fulltext.fetch.PdfFetcher`)."""
+        if "fetcher" in self.overrides:
+            return self.overrides["fetcher"]
+        from shared.fulltext.fetch import PdfFetcher
+
+        return PdfFetcher(self.settings.fulltext, self.limiter)
+
+    @cached_property
+    def readings(self):
+        """Full-text readings cached in the data directory by content hash (`shared.fulltext.ReadingCache`)."""
+        from shared.fulltext import ReadingCache
+
+        return ReadingCache(self.settings.data_dir / "readings")
+
+    @cached_property
     def notifiers(self) -> list:
         if "notifiers" in self.overrides:
             return self.overrides["notifiers"]
@@ -102,4 +118,6 @@ class Deps:
         if "sources" in self.__dict__:
             for s in self.sources.values():
                 s.close()
+        if "fetcher" in self.__dict__ and "fetcher" not in self.overrides:
+            self.fetcher.close()
         self.ledger.close()

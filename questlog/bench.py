@@ -84,7 +84,8 @@ def bench_ingest(n: int, progress: Callable[[str], None] = print) -> dict:
         env = {"QUESTLOG_DATA_DIR": str(work), "QUESTLOG_ARXIV__BASE_URL": f"{server.url}/api/query",
                "QUESTLOG_ARXIV__MIN_INTERVAL_S": "0", "QUESTLOG_ARXIV__CATEGORIES": json.dumps(["cs"]),
                "QUESTLOG_ARXIV__MAX_PAGES": "1000", "QUESTLOG_SCHEDULE__CRAWL_EVERY_S": "86400",
-               "QUESTLOG_SCHEDULE__DIGEST_EVERY_S": "86400", "QUESTLOG_DIGEST__CONSOLE": "false"}
+               "QUESTLOG_SCHEDULE__DIGEST_EVERY_S": "86400", "QUESTLOG_DIGEST__CONSOLE": "false",
+               "QUESTLOG_FULLTEXT__FETCH": "off"}  # abstracts only: `bench read` measures full text
         os.environ.update(env)
         settings = Settings()
         ledger = Ledger(settings.ledger_url)

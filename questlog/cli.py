@@ -16,17 +16,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from questlog.cli_add import add_app
+from questlog.cli_common import err, fail, ledger, out, pipeline_or_none, settings
 from questlog.cli_dead import dead_app
 from questlog.cli_eval import eval_app, train_app
 from questlog.cli_export import export_app
 from shared.errors import NotFound, PermanentError
 from shared.ledger import Ledger
 from shared.messages import EmbedRequested
-from shared.settings import Settings
 
 app = typer.Typer(help="questlog: question-driven literature watch.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
@@ -36,44 +36,7 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
 app.add_typer(dead_app, name="dead-letters")
 app.add_typer(export_app)  # no name: export, note and import are top-level commands
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
-
-
-def settings() -> Settings:
-    return Settings()
-
-
-def ledger(create: bool = False) -> Ledger:
-    """The ledger. Only commands that add something (`create`) make a data directory: reading one
-    that does not exist says so instead of leaving an empty one behind."""
-    s = settings()
-    if s.data_dir.exists() and not s.data_dir.is_dir():
-        fail(f"the data directory {s.data_dir} is a file, not a directory")
-    sqlite_file = s.data_dir / "ledger.sqlite3"
-    if not create and s.ledger.url is None and not sqlite_file.exists():
-        err.print(f"note: no questlog data in {s.data_dir.resolve()} yet (`questlog ask` or `questlog up` starts it)")
-        return Ledger("sqlite://")  # an empty ledger in memory: reads find nothing, nothing is written to disk
-    s.data_dir.mkdir(parents=True, exist_ok=True)
-    return Ledger(s.ledger_url)
-
-
-def fail(message: str, code: int = 2) -> None:
-    err.print(f"[red]error:[/red] {message}")
-    raise typer.Exit(code)
-
-
-def pipeline_or_none(s: Settings):
-    """A connection to the running pipeline, or None when no broker answers."""
-    from questlog.client import Pipeline
-    from shared.broker import answers, resolve_broker
-
-    url = resolve_broker(s)
-    if url is None or not answers(url):
-        return None
-    return Pipeline(s, url)
-
-
+app.add_typer(add_app)  # `questlog add`
 def _version(asked: bool) -> None:
     if asked:
         from importlib.metadata import version
@@ -185,21 +148,36 @@ def evidence(question_id: int, as_json: bool = typer.Option(False, "--json"),
     for e in items:
         said = e.answer or (e.stance if e.stance in ("supports", "contradicts") else "evidence")
         t.add_row(e.id[:8], f"{e.score:.2f}", said, e.verdict or "", "*" if e.note else "", e.paper_key,
-                  escape(e.title[:80]))
+                  escape(e.title[:80]) + (f"\n[dim]{escape(e.where)}[/dim]" if e.where else ""))
     out.print(t)
 
 
 @app.command()
 def verdict(evidence_id: str, decision: str) -> None:
     """Accept or reject an evidence link (its id, or the first 8 characters `questlog evidence` shows);
-    rejected links leave digests."""
+    rejected links leave digests. An accepted paper not yet read in full is fetched and read (when the
+    stack runs and QUESTLOG_FULLTEXT__FETCH is not off)."""
     if decision not in ("accept", "reject", "clear"):
         fail("decision must be accept, reject or clear")
+    led = ledger()
     try:
-        full = ledger().set_verdict(evidence_id, {"accept": "accepted", "reject": "rejected"}.get(decision))
+        full = led.set_verdict(evidence_id, {"accept": "accepted", "reject": "rejected"}.get(decision))
     except NotFound as e:
         fail(str(e))
     out.print(f"{full}: {decision}")
+    s = settings()
+    if decision == "accept" and s.fulltext.fetch != "off":
+        from shared.ledger.models import EvidenceRow
+
+        with led.session() as session:
+            paper_id = session.get(EvidenceRow, full).paper_id
+        pipe = pipeline_or_none(s) if led.fulltext(paper_id) is None else None
+        if pipe is not None:
+            from shared.messages import FullTextRequested
+
+            pipe.send([FullTextRequested(paper_ids=(paper_id,), reason="accepted")])
+            pipe.close()
+            out.print("[dim](its full text is being fetched and read)[/dim]")
 
 
 @app.command()
@@ -354,6 +332,19 @@ def bench_ingest(papers: int = typer.Option(300, "--papers"), as_json: bool = ty
     from questlog.bench import bench_ingest as run
 
     print(json.dumps(run(papers, progress=lambda m: err.print(m))))
+
+
+@bench_app.command("read")
+def bench_read(pdfs: Path = typer.Option(None, "--pdfs", help="Folder of PDFs to read (default: the test PDFs "
+                                                               "in ../shared/data/fulltext beside the repository)."),
+               as_json: bool = typer.Option(True, "--json")) -> None:
+    """Full text against abstract only: PDF pages/s, passages per paper, papers/s through reader + embed."""
+    from questlog.bench_read import bench_read as run
+
+    folder = pdfs or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fulltext"
+    if not folder.is_dir():
+        fail(f"no folder of PDFs at {folder}; pass --pdfs DIR")
+    print(json.dumps(run(folder, progress=lambda m: err.print(m))))
 
 
 @app.command()

@@ -20,7 +20,7 @@ dead_app = typer.Typer(help="Messages that could not be processed: list, retry, 
 
 
 def _chosen(ids: list[str], every: bool):
-    from questlog.cli import fail, ledger
+    from questlog.cli_common import fail, ledger
 
     if bool(ids) == every:
         fail("name dead letters by id (or a unique prefix of 6+ characters), or give --all")
@@ -37,7 +37,7 @@ def _chosen(ids: list[str], every: bool):
 def list_letters(as_json: bool = typer.Option(False, "--json"),
                  limit: int = typer.Option(50, help="At most this many, newest first.")) -> None:
     """Dead letters, newest first: id, task, attempts, when, why."""
-    from questlog.cli import ledger, out
+    from questlog.cli_common import ledger, out
 
     rows = ledger().dead_letters(limit=limit)
     if as_json:
@@ -61,8 +61,8 @@ def retry(ids: list[str] = typer.Argument(None, help="Dead letter ids (or unique
     """Send each message to its task again and remove its record (the running workers take it up)."""
     from pydantic import ValidationError
 
-    from questlog.cli import err, fail, out, pipeline_or_none, settings
-    from workers.tasks import TASK_FOR
+    from questlog.cli_common import err, fail, out, pipeline_or_none, settings
+    from workers.routes import TASK_FOR
 
     led, rows = _chosen(ids or [], every)
     pipe = pipeline_or_none(settings())
@@ -92,7 +92,7 @@ def purge(ids: list[str] = typer.Argument(None, help="Dead letter ids (or unique
           yes: bool = typer.Option(False, "--yes", help="Do not ask (needed with --all when not on a terminal).")
           ) -> None:
     """Remove dead letters for good."""
-    from questlog.cli import fail, out
+    from questlog.cli_common import fail, out
 
     led, rows = _chosen(ids or [], every)
     if every and rows and not yes and not typer.confirm(f"remove all {len(rows)} dead letters?", default=False):

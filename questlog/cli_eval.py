@@ -7,7 +7,13 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from shared.errors import PermanentError
 
@@ -126,11 +132,11 @@ def eval_evidence(file: Path, as_json: bool = typer.Option(False, "--json"),
                                                        "(as the trainers split it, by query)."),
                   limit: int = typer.Option(None, help="Only the first N pairs.")) -> None:
     """Stance, answer and rationale scores of the linker's evidence judge on an evidence JSONL file."""
+    from questlog.cli_common import settings as read_settings
     from questlog.evals.evidence import evaluate_pairs
     from shared.relevance import build_judge
-    from shared.settings import Settings
 
-    settings = Settings()
+    settings = read_settings()
     try:
         judge = build_judge(settings)
         with Bar() as bar:

@@ -31,7 +31,7 @@ def export(question_id: int = typer.Argument(None, help="The question to export;
     verdicts and notes. BibTeX, RIS and CSL-JSON hold one reference per paper; CSV one row per link
     (what `questlog import` reads); Markdown a report per question. Nothing to export: an empty but
     valid file, a notice on stderr, exit 0."""
-    from questlog.cli import err, fail, ledger
+    from questlog.cli_common import err, fail, ledger
     from questlog.exporting.formats import FORMATS, RENDERERS, to_markdown
     from questlog.exporting.items import ACCEPTED, ANY, KEPT, collect
 
@@ -67,7 +67,7 @@ def export(question_id: int = typer.Argument(None, help="The question to export;
 def note(evidence_id: str, text: str = typer.Argument(..., help='The note; "" clears it.')) -> None:
     """Write a note on an evidence link (its id, or the first 8 characters `questlog evidence` shows);
     it is shown by `evidence --json`, marked in the evidence table, and exported."""
-    from questlog.cli import fail, ledger, out
+    from questlog.cli_common import fail, ledger, out
 
     try:
         full = ledger().set_note(evidence_id, text)
@@ -85,7 +85,7 @@ def import_csv(file: Path = typer.Argument(..., help="A CSV written by `questlog
     header being row 1) and nothing is written. Each row must carry its paper's title and passage
     text; a row with only a DOI or arXiv id is refused (looking it up through the sources is not
     supported yet). Imported passages are embedded when the stack next runs."""
-    from questlog.cli import err, fail, ledger, out
+    from questlog.cli_common import err, fail, ledger, out
     from questlog.exporting.csv_import import read_links
     from shared.errors import PermanentError
 

@@ -9,7 +9,8 @@ import redis
 
 from shared.broker import to_redis_py
 from shared.messages import Message
-from workers.app import QUEUES, make_app
+from workers.app import make_app
+from workers.routes import QUEUES
 from workers.tasks import send
 
 

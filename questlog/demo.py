@@ -21,6 +21,7 @@ from rich.console import Console
 
 from questlog.replay.arxiv import ArxivReplay, listing_days, load_snapshot
 from questlog.replay.oai import OaiReplay
+from questlog.replay.pdf import PdfReplay
 from questlog.replay.server import ReplayServer
 
 QUESTIONS = (
@@ -39,6 +40,9 @@ def demo_env(data_dir: Path, replay_url: str, first_day: date) -> dict[str, str]
         "QUESTLOG_ARXIV__CATEGORIES": "[]",  # the Atom API serves the searches; OAI-PMH the categories
         "QUESTLOG_ARXIV_OAI__BASE_URL": f"{replay_url}/oai",
         "QUESTLOG_ARXIV_OAI__MIN_INTERVAL_S": "0",
+        # full text is fetched from the replay too: it holds no PDFs, so each fetch is recorded unavailable
+        "QUESTLOG_FULLTEXT__ARXIV_PDF_URL": f"{replay_url}/pdf/{{id}}",
+        "QUESTLOG_FULLTEXT__MIN_INTERVAL_S": "0",
         # the snapshot's days lie in the past: the first harvest reaches back to them
         "QUESTLOG_ARXIV_OAI__LOOKBACK_DAYS": str((datetime.now(timezone.utc).date() - first_day).days + 1),
         "QUESTLOG_SEMANTICSCHOLAR__ENABLED": "false",  # offline: only arXiv is replayed
@@ -68,6 +72,7 @@ def run_demo(data_dir: Path, days: int, out: Console) -> int:
     with ReplayServer() as server:
         server.route("/api/query", replay)
         server.route("/oai", OaiReplay(replay))
+        server.route("/pdf", PdfReplay())
         env = demo_env(data_dir, server.url, day_list[0])
         os.environ.update(env)
         settings = Settings()

@@ -23,7 +23,7 @@ def mask_password(url: str | None) -> str | None:
 
 
 def status_report(settings: Settings, ledger: Ledger) -> dict:
-    from questlog.cli import pipeline_or_none
+    from questlog.cli_common import pipeline_or_none
 
     pipe = pipeline_or_none(settings)
     queues, workers, broker = None, [], None
@@ -48,7 +48,8 @@ def status_report(settings: Settings, ledger: Ledger) -> dict:
     dead = [{"id": d.id, "task": d.task, "error": d.error, "attempts": d.attempts, "at": d.updated_at}
             for d in ledger.dead_letters()]
     return {"data_dir": str(settings.data_dir.resolve()), "broker": broker,
-            "workers": workers, "queues": queues, "counts": ledger.counts(), "sources": sources,
+            "workers": workers, "queues": queues, "counts": ledger.counts(), "fulltext": ledger.fulltext_counts(),
+            "sources": sources,
             "feeds": feeds, "dead_letters": dead}
 
 
@@ -57,6 +58,8 @@ def print_status(out: Console, r: dict) -> None:
     if r["queues"]:
         out.print("queues: " + "  ".join(f"{k}={v}" for k, v in r["queues"].items()))
     out.print("counts: " + "  ".join(f"{k}={v}" for k, v in r["counts"].items()))
+    if r.get("fulltext"):
+        out.print("full text: " + "  ".join(f"{k}={v}" for k, v in sorted(r["fulltext"].items())))
     t = Table("feed", "last success", "papers", "last error")
     for f in r["feeds"]:
         t.add_row(f["feed"], str(f["last_success"] or "-")[:19], str(f["papers_found"]), (f["last_error"] or "")[:80])

@@ -125,7 +125,8 @@ def evidence_json(e: EvidenceView) -> dict:
             "score": e.score, "scores": e.scores, "stance": e.stance, "answer": e.answer,
             "relevance": e.relevance, "rationale": e.rationale, "rationale_sentences": e.rationale_sentences,
             "passage": e.passage, "retrieval": e.retrieval, "model": e.model,
-            "found_at": as_utc(e.found_at).isoformat(), "verdict": e.verdict, "note": e.note}
+            "found_at": as_utc(e.found_at).isoformat(), "verdict": e.verdict, "note": e.note,
+            "kind": e.kind, "page": e.page, "section": e.section, "where": e.where, "pdf_url": e.pdf_url}
 
 
 def _questions_with_counts(ledger: Ledger) -> list[tuple]:
@@ -159,6 +160,9 @@ def _evidence_card(e: EvidenceView) -> str:
              else f"{_e(e.title)}" + (f' <span class="meta">({_e(e.url)})</span>' if e.url else ""))
     said = e.answer or (e.stance if e.stance in ("supports", "contradicts") else "evidence")
     meta = f"{_e(e.paper_key)} · score {e.score:.3f} · {_e(said)}" + (f" · {_e(e.verdict)}" if e.verdict else "")
+    if e.where:
+        pdf = _safe_href(e.pdf_url)
+        meta += f' · <a href="{_e(pdf)}">{_e(e.where)}</a>' if pdf else f" · {_e(e.where)}"
     why = f'<p class="rationale">{_e(e.rationale)}</p>' if e.rationale else ""
     why += f'<p class="notes">Note: {_e(e.note)}</p>' if e.note else ""
     return f'<li><h2>{title}</h2><p class="meta">{meta}</p>{why}<blockquote>{_e(e.passage)}</blockquote></li>'

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from shared.settings_group import SettingsGroup
 
 
-class ExpansionSettings(BaseModel):
+class ExpansionSettings(SettingsGroup):
     enabled: bool = Field(True, description="Follow the citations and references of strong evidence papers.")
     min_score: float = Field(0.5, description="Link score from which its paper is expanded: the evidence judge's "
                              "relevance (a calibrated probability), or with gate=cosine the primary model's cosine.")

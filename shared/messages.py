@@ -66,6 +66,14 @@ class LinkRequested(Message):
     ids: tuple[str, ...]
 
 
+class FullTextRequested(Message):
+    """Fetch and read these papers in full (the reader then stores their body passages)."""
+
+    kind: ClassVar[str] = "fulltext.requested"
+    paper_ids: tuple[str, ...]
+    reason: Literal["relevant", "accepted", "added", "all"] = "relevant"
+
+
 class DigestRequested(Message):
     kind: ClassVar[str] = "digest.requested"
     question_id: int
@@ -78,5 +86,6 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     EmbedRequested,
     VectorsReady,
     LinkRequested,
+    FullTextRequested,
     DigestRequested,
 )

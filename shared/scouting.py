@@ -8,10 +8,12 @@ often. The arXiv Atom API keeps its own budgets (`QUESTLOG_ARXIV__MAX_PAGES`,
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from shared.settings_group import SettingsGroup
 
 
-class ScoutSettings(BaseModel):
+class ScoutSettings(SettingsGroup):
     search_sources: list[str] = Field(
         default_factory=lambda: ["arxiv", "semanticscholar", "openalex"],
         description="Sources (those enabled) that run each open question's search. Crossref is left out by default: "

@@ -8,15 +8,17 @@ Secrets are `SecretStr` and are never logged or printed.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.expansion import ExpansionSettings
 from shared.relevance.base import JudgeSettings
 from shared.scouting import ScoutSettings
+from shared.settings_group import SettingsGroup, unknown_variables
 from shared.sources.arxiv_oai import ArxivOaiSettings
 from shared.sources.crossref import CrossrefSettings
 from shared.sources.openalex import OpenAlexSettings
@@ -26,7 +28,7 @@ from shared.stance.base import LLMSettings, StanceSettings
 PACKAGED_MINILM = "packaged:all-MiniLM-L6-v2"
 
 
-class BrokerSettings(BaseModel):
+class BrokerSettings(SettingsGroup):
     url: str | None = Field(
         None,
         description="Redis URL for Celery. Unset: Redis on 127.0.0.1:6379 if it answers, "
@@ -35,7 +37,7 @@ class BrokerSettings(BaseModel):
     probe_url: str = Field("redis://127.0.0.1:6379/0", description="Redis tried first when url is unset.")
 
 
-class LedgerSettings(BaseModel):
+class LedgerSettings(SettingsGroup):
     url: str | None = Field(
         None,
         description="SQLAlchemy URL of the ledger. Unset: a SQLite file ledger.sqlite3 in the data directory. "
@@ -43,7 +45,7 @@ class LedgerSettings(BaseModel):
     )
 
 
-class VectorSettings(BaseModel):
+class VectorSettings(SettingsGroup):
     url: str | None = Field(
         None, description="Qdrant server URL. Unset: the embedded Qdrant engine (qdrant-edge) in the data directory."
     )
@@ -51,7 +53,7 @@ class VectorSettings(BaseModel):
     prefix: str = Field("questlog", description="Prefix of collection names on a Qdrant server.")
 
 
-class ModelSpec(BaseModel):
+class ModelSpec(SettingsGroup):
     name: str = Field(description="Short name; also the name of the dense vector in Qdrant.")
     source: str = Field(
         description="Local folder, Hugging Face hub name, or 'packaged:all-MiniLM-L6-v2' for the model "
@@ -66,7 +68,7 @@ class ModelSpec(BaseModel):
         return f"{self.source}@{self.max_seq_length}"
 
 
-class EmbedSettings(BaseModel):
+class EmbedSettings(SettingsGroup):
     models: list[ModelSpec] = Field(
         default_factory=lambda: [ModelSpec(name="minilm", source=PACKAGED_MINILM)],
         description="Dense embedding models; the first is the primary one used for link scores.",
@@ -82,7 +84,7 @@ class EmbedSettings(BaseModel):
     hub_offline: bool = Field(True, description="Set HF_HUB_OFFLINE=1 in embedding processes.")
 
 
-class ArxivSettings(BaseModel):
+class ArxivSettings(SettingsGroup):
     enabled: bool = Field(True, description="Crawl arXiv.")
     base_url: str = Field("https://export.arxiv.org/api/query", description="arXiv Atom API endpoint.")
     categories: list[str] = Field(
@@ -97,12 +99,30 @@ class ArxivSettings(BaseModel):
     max_body_mb: float = Field(20.0, description="Largest response body accepted.")
 
 
-class ScheduleSettings(BaseModel):
+class FullTextSettings(SettingsGroup):
+    fetch: Literal["off", "relevant", "all"] = Field(
+        "relevant", description="Which crawled papers the reader fetches and reads in full: none, those whose "
+                                "abstract reaches `min_relevance` for some open question (and those the user "
+                                "accepts or adds), or every paper (for a GPU embed worker).")
+    min_relevance: float | None = Field(
+        None, ge=0, le=1, description="The evidence judge's relevance an abstract needs for its paper to be read in "
+                                      "full; unset: half the link bar (QUESTLOG_JUDGE__MIN_RELEVANCE).")
+    arxiv_pdf_url: str = Field("https://arxiv.org/pdf/{id}", description="Where an arXiv paper's PDF is; {id} is "
+                                                                         "its id with version, e.g. 2501.10120v1.")
+    min_interval_s: float = Field(3.0, description="Seconds between full-text fetches from one host (arXiv asks "
+                                                   "for 3 s).")
+    timeout_s: float = Field(60.0, description="HTTP timeout of one full-text fetch.")
+    max_attempts: int = Field(3, description="Attempts per fetch on transient errors.")
+    max_pdf_mb: float = Field(50.0, description="Largest PDF fetched or added.")
+    max_pages: int = Field(300, description="Longest PDF read, in pages.")
+
+
+class ScheduleSettings(SettingsGroup):
     crawl_every_s: float = Field(3600.0, description="Seconds between crawls (Celery beat).")
     digest_every_s: float = Field(86400.0, description="Seconds between digests (Celery beat).")
 
 
-class LinkSettings(BaseModel):
+class LinkSettings(SettingsGroup):
     gate: Literal["judge", "cosine"] = Field(
         "judge", description="What admits a candidate as evidence: the evidence judge's calibrated probability "
                              "(QUESTLOG_JUDGE__MIN_RELEVANCE), or the old gate, the primary model's cosine >= min_score.")
@@ -126,7 +146,7 @@ class LinkSettings(BaseModel):
                                                              "BM25 gets the rest.")
 
 
-class DigestSettings(BaseModel):
+class DigestSettings(SettingsGroup):
     max_items: int = Field(20, description="Papers per digest.")
     directory: Path | None = Field(None, description="Folder for digest files; unset: <data_dir>/digests.")
     console: bool = Field(True, description="Also log digests to the worker's console.")
@@ -141,21 +161,21 @@ class DigestSettings(BaseModel):
     timeout_s: float = Field(20.0, description="Timeout of one Slack or SMTP delivery.")
 
 
-class FlowerSettings(BaseModel):
+class FlowerSettings(SettingsGroup):
     host: str = Field("127.0.0.1", description="Address Flower listens on.")
     port: int = Field(5555, description="Flower's port.")
     user: str = Field("admin", description="Flower's basic-auth user.")
     password: SecretStr | None = Field(None, description="Unset: generated once and kept in <data_dir>/flower.secret.")
 
 
-class TaskSettings(BaseModel):
+class TaskSettings(SettingsGroup):
     max_retries: int = Field(5, description="Retries of a transient failure before the message is dead-lettered.")
     retry_base_s: float = Field(2.0, description="First retry delay; doubles each time, with full jitter.")
     retry_max_s: float = Field(300.0, description="Longest retry delay.")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="QUESTLOG_", env_nested_delimiter="__", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="QUESTLOG_", env_nested_delimiter="__", extra="forbid")
 
     data_dir: Path = Field(Path(".questlog"), description="Where the ledger, vectors, digests and logs live.")
     log_level: str = Field("INFO", description="Log level of workers, beat and Flower.")
@@ -172,12 +192,24 @@ class Settings(BaseSettings):
     expansion: ExpansionSettings = Field(default_factory=ExpansionSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
     link: LinkSettings = Field(default_factory=LinkSettings)
+    fulltext: FullTextSettings = Field(default_factory=FullTextSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
     flower: FlowerSettings = Field(default_factory=FlowerSettings)
     tasks: TaskSettings = Field(default_factory=TaskSettings)
     stance: StanceSettings = Field(default_factory=StanceSettings)
     judge: JudgeSettings = Field(default_factory=JudgeSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _refuse_unknown_variables(cls, values: object) -> object:
+        """A misspelled variable (QUESTLOG_LINK__MIN_SCOR) is a start-up error naming it: ignored, it would
+        leave the setting meant at its default without a word."""
+        unknown = unknown_variables(cls, dict(os.environ))
+        if unknown:
+            raise ValueError(f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+                             "(the README's settings table lists every one)")
+        return values
 
     @property
     def ledger_url(self) -> str:

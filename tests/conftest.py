@@ -12,6 +12,7 @@ import pytest
 import redis
 
 from questlog.replay.arxiv import ArxivReplay, load_snapshot, render_feed
+from questlog.replay.pdf import PdfReplay
 from questlog.replay.server import Reply, ReplayServer, Request
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -68,6 +69,8 @@ def arxiv_server(snapshot):
     replay = ArxivReplay(snapshot, today=date(2026, 6, 23))
     server = ReplayServer()
     server.route("/api/query", FaultyArxiv(replay))
+    server.pdfs = PdfReplay()  # tests put PDFs here by arXiv id with version
+    server.route("/pdf", server.pdfs)
     server.replay = replay
     with server:
         yield server
@@ -80,6 +83,9 @@ def stack_env(data_dir: Path, broker: str, arxiv_url: str) -> dict[str, str]:
         "QUESTLOG_ARXIV__BASE_URL": f"{arxiv_url}/api/query",
         "QUESTLOG_ARXIV__MIN_INTERVAL_S": "0",
         "QUESTLOG_ARXIV__MAX_ATTEMPTS": "2",
+        "QUESTLOG_FULLTEXT__ARXIV_PDF_URL": f"{arxiv_url}/pdf/{{id}}",
+        "QUESTLOG_FULLTEXT__MIN_INTERVAL_S": "0",
+        "QUESTLOG_FULLTEXT__MAX_ATTEMPTS": "2",
         "QUESTLOG_ARXIV__CATEGORIES": json.dumps(["cs.IR"]),
         "QUESTLOG_TASKS__MAX_RETRIES": "1",
         "QUESTLOG_TASKS__RETRY_BASE_S": "0.2",

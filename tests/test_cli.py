@@ -150,3 +150,10 @@ def test_serving_on_a_busy_port_is_a_one_line_error(tmp_path):
         ql(tmp_path, "ask", "Does instruction tuning transfer across languages?")
         r = ql(tmp_path, "web", "--port", str(port))
     assert r.returncode == 2 and f"cannot serve on 127.0.0.1:{port}" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_misspelled_setting_is_a_one_line_error_naming_it(tmp_path):
+    r = ql(tmp_path, "questions", env={"QUESTLOG_LINK__MIN_SCOR": "0.2"})
+    assert r.returncode == 2
+    assert r.stderr.strip() == ("error: unknown setting QUESTLOG_LINK__MIN_SCOR (the README's settings table "
+                                "lists every one)")

@@ -9,8 +9,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from aiosmtpd.controller import Controller
+from langgraph.runtime import Runtime
 
-from questlog.replay.server import Reply, ReplayServer
+from agents.context import AgentContext
+from questlog.replay.server import ReplayServer, Reply
 from shared.messages import DigestRequested
 from shared.notify import Digest, DigestItem
 from shared.notify.email import EmailNotifier
@@ -82,8 +84,8 @@ def test_a_revoked_slack_webhook_is_a_permanent_failure_and_a_down_one_is_not(sl
 
 def test_a_digest_request_delivered_twice_sends_one_email_and_one_slack_post(stack, smtp, slack, tmp_path):
     """The workers were started without channels; this test restarts them with SMTP and Slack configured."""
-    from questlog.stack import Stack
     from agents.reader.splitters import AbstractSplitter
+    from questlog.stack import Stack
     from shared.ids import passage_id
     from shared.ledger import EvidenceDraft
     from shared.records import PaperRecord
@@ -171,7 +173,7 @@ def test_a_digest_whose_sender_died_mid_send_is_late_not_lost(tmp_path):
     channels = [n.name for n in deps.notifiers]
     msg = DigestRequested(question_id=q.id, window_end=datetime.now(timezone.utc) + timedelta(seconds=1))
     did = summarizer.compose({"question_id": q.id, "window_end": msg.window_end},
-                             {"configurable": {"deps": deps}})["digest"].id
+                             Runtime(context=AgentContext(deps)))["digest"].id
     assert led.claim_delivery(did, channels[0])  # the worker that claimed it dies here, before sending
     with pytest.raises(TransientError, match="another worker"):
         summarizer.run(msg, deps)

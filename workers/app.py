@@ -11,28 +11,16 @@ from celery import Celery
 
 from shared.broker import resolve_broker
 from shared.settings import Settings
+from workers.routes import TASK_QUEUES
 
 # seconds a delivered, unacknowledged task stays invisible before Redis hands it out again
 VISIBILITY_TIMEOUT_S = 3600
-QUEUES = ("scout", "read", "embed", "index", "link", "digest")
-
 # Queue groups served by one worker process group each (see `questlog up` and compose.yaml).
 # 'vector' holds index+link because the embedded vector engine has exactly one owner process.
 GROUPS: dict[str, dict] = {
     "io": {"queues": ("scout", "read", "digest"), "concurrency": 2},
     "embed": {"queues": ("embed",), "concurrency": 1},
     "vector": {"queues": ("index", "link"), "concurrency": 1},
-}
-
-TASK_QUEUES = {
-    "questlog.scout.tick": "scout",
-    "questlog.scout.crawl": "scout",
-    "questlog.reader.read": "read",
-    "questlog.embed.encode": "embed",
-    "questlog.index.upsert": "index",
-    "questlog.link.link": "link",
-    "questlog.digest.tick": "digest",
-    "questlog.digest.send": "digest",
 }
 
 

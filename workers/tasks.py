@@ -8,9 +8,9 @@ an invalid message, or retries spent park the message in the dead-letter record.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-import os
-import socket
 from datetime import datetime, timezone
 
 import redis
@@ -24,16 +24,10 @@ from shared.broker import to_redis_py
 from shared.errors import PermanentError
 from shared.http import backoff_delay
 from shared.ledger import Ledger
-from shared.messages import (
-    CrawlRequested,
-    DigestRequested,
-    EmbedRequested,
-    LinkRequested,
-    Message,
-    PapersFound,
-    VectorsReady,
-)
+from shared.messages import Message
 from workers.app import VISIBILITY_TIMEOUT_S
+from workers.claims import take_claim
+from workers.routes import ROUTES, TASK_FOR, Route
 
 log = logging.getLogger("questlog.worker")
 
@@ -54,15 +48,6 @@ def retry_wait(err: BaseException, retries: int, settings) -> float:
     wait = asked if asked else backoff_delay(retries, settings.retry_base_s, settings.retry_max_s)
     return min(wait, MAX_COUNTDOWN_S)
 
-
-TASK_FOR: dict[type[Message], str] = {
-    CrawlRequested: "questlog.scout.crawl",
-    PapersFound: "questlog.reader.read",
-    EmbedRequested: "questlog.embed.encode",
-    VectorsReady: "questlog.index.upsert",
-    LinkRequested: "questlog.link.link",
-    DigestRequested: "questlog.digest.send",
-}
 
 _deps: Deps | None = None
 
@@ -97,30 +82,6 @@ def send(app: Celery, messages: list[Message]) -> None:
 
 
 TWIN_WAITS = 200
-CLAIM_TTL_S = 900
-
-
-def take_claim(client, key: str) -> bool:
-    """Claim a message for this process. A claim whose holder died on this host (a killed pool
-    process never releases it) is taken over at once; elsewhere it expires after CLAIM_TTL_S."""
-    me = f"{socket.gethostname()}:{os.getpid()}"
-    if client.set(key, me, nx=True, ex=CLAIM_TTL_S):
-        return True
-    holder = (client.get(key) or b"").decode()
-    host, _, pid = holder.rpartition(":")
-    if host == socket.gethostname() and pid.isdigit() and not _alive(int(pid)):
-        return bool(client.set(key, me, xx=True, ex=CLAIM_TTL_S))
-    return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def run_step(task: Task, msg_cls: type[Message], payload: dict, agent) -> str:
@@ -132,7 +93,8 @@ def run_step(task: Task, msg_cls: type[Message], payload: dict, agent) -> str:
     try:
         msg = msg_cls.model_validate(payload)
     except ValidationError as err:
-        deps.ledger.dead_letter(name, f"invalid:{hash(str(payload))}", payload, f"invalid message: {err}", 1)
+        key = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
+        deps.ledger.dead_letter(name, f"invalid:{key}", payload, f"invalid message: {err}", 1)
         raise DeadLettered(f"invalid message: {err}") from None
     claim = f"questlog:claim:{name}:{msg.dedup_key}"
     if not take_claim(deps.redis, claim):
@@ -176,26 +138,21 @@ def run_step(task: Task, msg_cls: type[Message], payload: dict, agent) -> str:
 
 def register(app: Celery) -> None:
     """Register every task on `app` (one app per process; names are explicit so files can move)."""
-    from agents.indexer import steps
-    from agents.linker import graph as linker
-    from agents.reader import graph as reader
     from agents.scout import graph as scout
     from agents.summarizer import graph as summarizer
 
-    def step(name: str, msg_cls: type[Message], agent):
+    def step(route: Route):
+        agent = route.load_agent()
+
         # run_step caps retries and dead-letters
-        @app.task(name=name, bind=True, max_retries=None, throws=(DeadLettered,))
+        @app.task(name=route.task, bind=True, max_retries=None, throws=(DeadLettered,))
         def _task(self, payload: dict) -> str:
-            return run_step(self, msg_cls, payload, agent)
+            return run_step(self, route.message, payload, agent)
 
         return _task
 
-    step("questlog.scout.crawl", CrawlRequested, scout.run)
-    step("questlog.reader.read", PapersFound, reader.run)
-    step("questlog.embed.encode", EmbedRequested, steps.embed)
-    step("questlog.index.upsert", VectorsReady, steps.index)
-    step("questlog.link.link", LinkRequested, linker.run)
-    step("questlog.digest.send", DigestRequested, summarizer.run)
+    for route in ROUTES:
+        step(route)
 
     @app.task(name="questlog.scout.tick", bind=True)
     def scout_tick(self) -> str:

@@ -15,15 +15,15 @@ from __future__ import annotations
 import logging
 from typing import TypedDict
 
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import RunnableConfig
+from langgraph.runtime import Runtime
 
+from agents.context import AgentContext, straight_line
 from agents.deps import Deps
 from agents.linker.candidates import backfill_candidates, new_passage_candidates, scales
 from agents.linker.retrieval import Candidate
 from shared.ids import question_point_id
 from shared.ledger import EvidenceDraft
-from shared.messages import LinkRequested, Message
+from shared.messages import FullTextRequested, LinkRequested, Message
 from shared.relevance.features import retrieval_features
 from shared.stance import sentences_of
 
@@ -44,10 +44,7 @@ class LinkState(TypedDict, total=False):
     jobs: list[Job]
     drafts: list[EvidenceDraft]
     new_ids: list[str]
-
-
-def _deps(config: RunnableConfig) -> Deps:
-    return config["configurable"]["deps"]
+    deeper: list[str]  # papers whose abstract reached the full-text bar for some question
 
 
 def question_models(deps: Deps, chosen: list[str]) -> list[str]:
@@ -56,8 +53,8 @@ def question_models(deps: Deps, chosen: list[str]) -> list[str]:
     return picked or configured
 
 
-def pick_questions(state: LinkState, config: RunnableConfig) -> dict:
-    deps = _deps(config)
+def pick_questions(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
+    deps = runtime.context.deps
     if state["mode"] == "backfill":
         questions = [deps.ledger.question(int(i)) for i in state["ids"]]
         questions = [q for q in questions if q.status == "open"]
@@ -67,8 +64,8 @@ def pick_questions(state: LinkState, config: RunnableConfig) -> dict:
                          candidates=[], scales={}) for q in questions]}
 
 
-def find_candidates(state: LinkState, config: RunnableConfig) -> dict:
-    deps = _deps(config)
+def find_candidates(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
+    deps = runtime.context.deps
     jobs = []
     for job in state["jobs"]:
         point = question_point_id(job["question_id"])
@@ -85,12 +82,15 @@ def find_candidates(state: LinkState, config: RunnableConfig) -> dict:
     return {"jobs": jobs}
 
 
-def judge_candidates(state: LinkState, config: RunnableConfig) -> dict:
+def judge_candidates(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
     """Judge every candidate; keep those the gate admits, with relevance, answer and rationale."""
-    deps = _deps(config)
+    deps = runtime.context.deps
     link = deps.settings.link
     drafts: list[EvidenceDraft] = []
     bar = deps.judge_threshold if link.gate == "judge" else 0.0
+    deeper: set[str] = set()
+    fulltext = deps.settings.fulltext
+    deeper_bar = fulltext.min_relevance if fulltext.min_relevance is not None else deps.judge_threshold / 2
     for job in state["jobs"]:
         if not job["candidates"]:
             continue
@@ -105,6 +105,9 @@ def judge_candidates(state: LinkState, config: RunnableConfig) -> dict:
                                            title_first=[passages[c.passage_id].kind == "abstract" for c in cands])
                     if cands else [])
         for cand, verdict, feats in zip(cands, verdicts, features, strict=True):
+            if (fulltext.fetch != "off" and verdict.relevance >= deeper_bar
+                    and passages[cand.passage_id].kind == "abstract"):
+                deeper.add(passages[cand.passage_id].paper_id)
             if link.gate == "judge" and verdict.relevance < bar:
                 continue
             passage = passages[cand.passage_id]
@@ -119,38 +122,29 @@ def judge_candidates(state: LinkState, config: RunnableConfig) -> dict:
                                                                       if i < len(sents)),
                 rationale_sentences=list(verdict.rationale), relevance=round(verdict.relevance, 6),
                 answer=verdict.answer))
-    return {"drafts": drafts}
+    return {"drafts": drafts, "deeper": sorted(deeper)}
 
 
 def _model_version(deps: Deps, name: str) -> str:
     return next(m for m in deps.settings.embed.models if m.name == name).version
 
 
-def record_links(state: LinkState, config: RunnableConfig) -> dict:
-    return {"new_ids": _deps(config).ledger.upsert_evidence(state.get("drafts", []))}
+def record_links(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
+    return {"new_ids": runtime.context.deps.ledger.upsert_evidence(state.get("drafts", []))}
 
 
-def build_graph():
-    g = StateGraph(LinkState)
-    steps = [("pick_questions", pick_questions), ("find_candidates", find_candidates),
-             ("judge_candidates", judge_candidates), ("record_links", record_links)]
-    for name, fn in steps:
-        g.add_node(name, fn)
-    g.add_edge(START, steps[0][0])
-    for (a, _), (b, _) in zip(steps, steps[1:]):
-        g.add_edge(a, b)
-    g.add_edge(steps[-1][0], END)
-    return g.compile()
-
-
-GRAPH = build_graph()
+GRAPH = straight_line(LinkState, pick_questions, find_candidates, judge_candidates, record_links)
 
 
 def run(msg: LinkRequested, deps: Deps) -> list[Message]:
-    """Record evidence links; sends nothing on (digests are scheduled by beat)."""
-    state = GRAPH.invoke({"mode": msg.mode, "ids": list(msg.ids)}, config={"configurable": {"deps": deps}})
+    """Record evidence links; sends on a FullTextRequested for the papers whose abstract reached the
+    full-text bar and that were never read in full (digests are scheduled by beat)."""
+    state = GRAPH.invoke({"mode": msg.mode, "ids": list(msg.ids)}, context=AgentContext(deps))
     if msg.mode == "passages":  # after the links are recorded: a lost request is found by the reconciler
         deps.ledger.mark_linked(list(msg.ids))
     if state["new_ids"]:
         log.info("linked %d new evidence items (%s)", len(state["new_ids"]), msg.mode)
-    return []
+    deeper = state.get("deeper") or []
+    known = deps.ledger.fulltexts(deeper) if deeper else {}
+    deeper = [p for p in deeper if p not in known]
+    return [FullTextRequested(paper_ids=tuple(deeper))] if deeper else []

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import TypedDict
 
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import RunnableConfig
+from langgraph.runtime import Runtime
 
+from agents.context import AgentContext, straight_line
 from agents.deps import Deps
-from agents.reader.splitters import AbstractSplitter
+from agents.reader.splitters import FullTextSplitter
 from shared.ids import passage_id
-from shared.messages import EmbedRequested, Message, PapersFound
+from shared.messages import EmbedRequested, FullTextRequested, Message, PapersFound
 
 
 class ReaderState(TypedDict, total=False):
@@ -23,9 +23,9 @@ class ReaderState(TypedDict, total=False):
     missing: list[str]
 
 
-def read_papers(state: ReaderState, config: RunnableConfig) -> dict:
-    deps: Deps = config["configurable"]["deps"]
-    splitter = config["configurable"].get("splitter") or AbstractSplitter()
+def read_papers(state: ReaderState, runtime: Runtime[AgentContext]) -> dict:
+    deps = runtime.context.deps
+    splitter = FullTextSplitter(deps.ledger, deps.readings)
     papers = {p.id: p for p in deps.ledger.papers(state["paper_ids"])}
     pending: list[str] = []
     for pid in state["paper_ids"]:
@@ -38,20 +38,18 @@ def read_papers(state: ReaderState, config: RunnableConfig) -> dict:
     return {"pending": pending, "missing": [p for p in state["paper_ids"] if p not in papers]}
 
 
-def build_graph():
-    g = StateGraph(ReaderState)
-    g.add_node("read_papers", read_papers)
-    g.add_edge(START, "read_papers")
-    g.add_edge("read_papers", END)
-    return g.compile()
-
-
-GRAPH = build_graph()
+GRAPH = straight_line(ReaderState, read_papers)
 
 
 def run(msg: PapersFound, deps: Deps) -> list[Message]:
     """Store the papers' passages; returns EmbedRequested batches for those not yet indexed."""
-    state = GRAPH.invoke({"paper_ids": list(msg.paper_ids)}, config={"configurable": {"deps": deps}})
+    state = GRAPH.invoke({"paper_ids": list(msg.paper_ids)}, context=AgentContext(deps))
     size = deps.settings.embed.batch_size
     pending = state["pending"]
-    return [EmbedRequested(target="passages", ids=tuple(pending[i:i + size])) for i in range(0, len(pending), size)]
+    out: list[Message] = [EmbedRequested(target="passages", ids=tuple(pending[i:i + size]))
+                          for i in range(0, len(pending), size)]
+    if deps.settings.fulltext.fetch == "all":  # a GPU embed worker can afford every paper's body
+        known = deps.ledger.fulltexts(list(msg.paper_ids))
+        unread = tuple(p for p in msg.paper_ids if p not in known and p not in state["missing"])
+        out += [FullTextRequested(paper_ids=unread, reason="all")] if unread else []
+    return out

@@ -28,8 +28,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Literal, TypedDict
 
 from langgraph.graph import END, START, StateGraph
-from langgraph.types import RunnableConfig
+from langgraph.runtime import Runtime
 
+from agents.context import AgentContext
 from agents.deps import Deps
 from agents.scout.feeds import Crawl, resolve, scout_settings
 from agents.scout.plan import plan
@@ -57,10 +58,7 @@ class ScoutState(TypedDict, total=False):
     cut: dict | None
     paper_ids: list[str]
     new_papers: int
-
-
-def _deps(config: RunnableConfig) -> Deps:
-    return config["configurable"]["deps"]
+    fetched: Page | None  # the page just fetched (state is never serialised: no checkpointer)
 
 
 def _mark(rec: PaperRecord) -> list:
@@ -72,9 +70,9 @@ def _day(rec: PaperRecord) -> str | None:
     return when.date().isoformat() if when else None
 
 
-def load_cursor(state: ScoutState, config: RunnableConfig) -> dict:
+def load_cursor(state: ScoutState, runtime: Runtime[AgentContext]) -> dict:
     crawl, page, request = state["crawl"], state["page"], state["request"]
-    cursor = _deps(config).ledger.cursor(crawl.key)
+    cursor = runtime.context.deps.ledger.cursor(crawl.key)
     resume = cursor.get("resume") or {}
     mine = resume.get("request") == request
     base = {"cursor": cursor, "seen": 0, "top": None, "latest": None, "stop": False, "cut": None, "paper_ids": [],
@@ -103,16 +101,15 @@ def _start(crawl: Crawl, cursor: dict) -> dict:
     return {}
 
 
-def fetch_page(state: ScoutState, config: RunnableConfig) -> dict:
+def fetch_page(state: ScoutState, runtime: Runtime[AgentContext]) -> dict:
     crawl = state["crawl"]
-    source = _deps(config).sources[crawl.source]
-    config["configurable"]["box"]["page"] = next(iter(source.pages(crawl.feed, state["start"])), None)
-    return {}
+    source = runtime.context.deps.sources[crawl.source]
+    return {"fetched": next(iter(source.pages(crawl.feed, state["start"])), None)}
 
 
-def store_page(state: ScoutState, config: RunnableConfig) -> dict:
-    deps, crawl = _deps(config), state["crawl"]
-    page: Page | None = config["configurable"]["box"].get("page")  # not state: a Page is not plain data
+def store_page(state: ScoutState, runtime: Runtime[AgentContext]) -> dict:
+    deps, crawl = runtime.context.deps, state["crawl"]
+    page: Page | None = state.get("fetched")
     if page is None:
         return {"stop": True}
     watermark = state["cursor"].get("newest") if crawl.policy == "watermark" else None
@@ -147,8 +144,8 @@ def store_page(state: ScoutState, config: RunnableConfig) -> dict:
             "cut": cut}
 
 
-def finish(state: ScoutState, config: RunnableConfig) -> dict:
-    deps, crawl = _deps(config), state["crawl"]
+def finish(state: ScoutState, runtime: Runtime[AgentContext]) -> dict:
+    deps, crawl = runtime.context.deps, state["crawl"]
     cursor = {k: v for k, v in state["cursor"].items() if k not in ("resume", "note")}
     if crawl.policy == "watermark" and state.get("top"):
         cursor["newest"] = max(cursor.get("newest") or state["top"], state["top"])
@@ -189,7 +186,7 @@ def route_after_store(state: ScoutState) -> Literal["finish", "__end__"]:
 
 
 def build_graph():
-    g = StateGraph(ScoutState)
+    g = StateGraph(ScoutState, context_schema=AgentContext)
     g.add_node("load_cursor", load_cursor)
     g.add_node("fetch_page", fetch_page)
     g.add_node("store_page", store_page)
@@ -228,7 +225,7 @@ def run(msg: CrawlRequested, deps: Deps) -> list[Message]:
         raise
     try:
         state = GRAPH.invoke({"crawl": crawl, "request": request_of(msg), "page": msg.page},
-                             config={"configurable": {"deps": deps, "box": {}}, "recursion_limit": 20})
+                             context=AgentContext(deps), config={"recursion_limit": 20})
     except (TransientError, PermanentError) as err:
         _forget_dead_token(deps, crawl, err)
         deps.ledger.record_source_error(crawl.key, str(err))

@@ -14,9 +14,9 @@ import logging
 from datetime import datetime
 from typing import TypedDict
 
-from langgraph.graph import END, START, StateGraph
-from langgraph.types import RunnableConfig
+from langgraph.runtime import Runtime
 
+from agents.context import AgentContext, straight_line
 from agents.deps import Deps
 from shared.errors import PermanentError, TransientError
 from shared.ids import digest_id
@@ -35,8 +35,8 @@ class DigestState(TypedDict, total=False):
     errors: list[DeliveryError]
 
 
-def compose(state: DigestState, config: RunnableConfig) -> dict:
-    deps: Deps = config["configurable"]["deps"]
+def compose(state: DigestState, runtime: Runtime[AgentContext]) -> dict:
+    deps = runtime.context.deps
     q = deps.ledger.question(state["question_id"])
     end = as_utc(state["window_end"])
     did = digest_id(q.id, end.isoformat())
@@ -48,13 +48,14 @@ def compose(state: DigestState, config: RunnableConfig) -> dict:
             continue
         best[ev.paper_id] = DigestItem(paper_key=ev.paper_key, title=ev.title, url=ev.url, score=ev.score,
                                        stance=ev.stance, rationale=ev.rationale, passage=ev.passage,
-                                       evidence_id=ev.id, answer=ev.answer or "")
+                                       evidence_id=ev.id, answer=ev.answer or "", where=ev.where,
+                                       pdf_url=ev.pdf_url)
     items = tuple(list(best.values())[: deps.settings.digest.max_items])
     return {"digest": Digest(did, q.id, q.text, start, end, items)}
 
 
-def deliver(state: DigestState, config: RunnableConfig) -> dict:
-    deps: Deps = config["configurable"]["deps"]
+def deliver(state: DigestState, runtime: Runtime[AgentContext]) -> dict:
+    deps = runtime.context.deps
     digest = state["digest"]
     delivered, errors = [], []
     if not digest.items:
@@ -77,8 +78,8 @@ def deliver(state: DigestState, config: RunnableConfig) -> dict:
     return {"delivered": delivered, "errors": errors}
 
 
-def close_window(state: DigestState, config: RunnableConfig) -> dict:
-    deps: Deps = config["configurable"]["deps"]
+def close_window(state: DigestState, runtime: Runtime[AgentContext]) -> dict:
+    deps = runtime.context.deps
     digest = state["digest"]
     if state["errors"]:
         return {}
@@ -88,26 +89,14 @@ def close_window(state: DigestState, config: RunnableConfig) -> dict:
     return {}
 
 
-def build_graph():
-    g = StateGraph(DigestState)
-    g.add_node("compose", compose)
-    g.add_node("deliver", deliver)
-    g.add_node("close_window", close_window)
-    g.add_edge(START, "compose")
-    g.add_edge("compose", "deliver")
-    g.add_edge("deliver", "close_window")
-    g.add_edge("close_window", END)
-    return g.compile()
-
-
-GRAPH = build_graph()
+GRAPH = straight_line(DigestState, compose, deliver, close_window)
 
 
 def run(msg: DigestRequested, deps: Deps) -> list[Message]:
     """Compose and deliver one digest. A failed channel raises TransientError (retry: the channels
     already sent are skipped) or PermanentError (dead webhook, refused address)."""
     state = GRAPH.invoke({"question_id": msg.question_id, "window_end": msg.window_end},
-                         config={"configurable": {"deps": deps}})
+                         context=AgentContext(deps))
     errors = state["errors"]
     if errors:
         text = "; ".join(str(e) for e in errors)

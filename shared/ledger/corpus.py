@@ -7,12 +7,20 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from sqlalchemy import or_, select, text, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from shared.errors import NotFound
 from shared.ids import paper_id as make_paper_id
-from shared.ledger.models import Base, PaperKeyRow, PaperRow, PaperSourceRow, PassageRow, utcnow
+from shared.ledger.models import (
+    Base,
+    FullTextRow,
+    PaperKeyRow,
+    PaperRow,
+    PaperSourceRow,
+    PassageRow,
+    utcnow,
+)
 from shared.records import PaperRecord
 
 
@@ -29,6 +37,8 @@ class PassageDraft:
     start: int
     end: int
     kind: str = "abstract"
+    page: int | None = None
+    section: str = ""
 
 
 class CorpusMixin:
@@ -83,7 +93,7 @@ class CorpusMixin:
                 row = s.get(PassageRow, pid)
                 if row is None:
                     s.add(PassageRow(id=pid, paper_id=paper_id, index=d.index, kind=d.kind, text=d.text,
-                                     start=d.start, end=d.end))
+                                     start=d.start, end=d.end, page=d.page, section=d.section))
                     pending.append(pid)
                 else:
                     row.current = True
@@ -98,6 +108,12 @@ class CorpusMixin:
         with self.session() as s:
             rows = {r.id: r for r in s.scalars(select(PassageRow).where(PassageRow.id.in_(ids)))}
             return [rows[i] for i in ids if i in rows]
+
+    def paper_passages(self, paper_id: str) -> list[PassageRow]:
+        """The paper's current passages in reading order."""
+        with self.session() as s:
+            return list(s.scalars(select(PassageRow).where(PassageRow.paper_id == paper_id,
+                                                           PassageRow.current.is_(True)).order_by(PassageRow.index)))
 
     def mark_indexed(self, ids: list[str], when: datetime | None = None) -> None:
         with self.session() as s:
@@ -235,6 +251,8 @@ def _absorb(s: Session, keep: PaperRow, other: PaperRow) -> None:
     if s.scalar(select(PassageRow.id).where(PassageRow.paper_id == keep.id, PassageRow.current.is_(True))):
         # keep's passages stay current; the other's stay readable for the evidence pointing at them
         s.execute(update(PassageRow).where(PassageRow.paper_id == other.id).values(current=False))
+    if s.get(FullTextRow, keep.id) is not None:  # one reading per paper: keep's stands
+        s.execute(delete(FullTextRow).where(FullTextRow.paper_id == other.id))
     for model, column in _rows_pointing_at_papers():
         s.execute(update(model).where(column == other.id).values({column.key: keep.id}))
     if other.version is not None and (keep.version is None or other.version > keep.version):

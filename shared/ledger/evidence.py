@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import false, or_, select, update
 from sqlalchemy.orm import Session
@@ -14,6 +15,7 @@ from shared.ledger.models import (
     DeliveryRow,
     DigestRow,
     EvidenceRow,
+    FullTextRow,
     JudgementCacheRow,
     PaperRow,
     PassageRow,
@@ -64,6 +66,30 @@ class EvidenceView:
     answer: str = ""
     rationale_sentences: list[int] = field(default_factory=list)
     note: str | None = None
+    kind: str = "abstract"  # abstract | body | caption
+    page: int | None = None
+    section: str = ""
+    pdf_url: str | None = None  # the PDF the passage was read from, at its page (#page=N)
+
+    @property
+    def where(self) -> str:
+        """Where in the paper the passage is, as a reader cites it: "p. 7, §5.2 Main Results"; "" for an abstract."""
+        if self.kind == "abstract":
+            return ""
+        parts = [f"p. {self.page}"] if self.page else []
+        if self.section:
+            parts.append(f"§{self.section}")
+        if self.kind == "caption":
+            parts.append("caption")
+        return ", ".join(parts)
+
+
+def page_link(origin: str, location: str, page: int | None) -> str | None:
+    """A link to the PDF a passage was read from, opened at its page."""
+    if not location:
+        return None
+    url = Path(location).as_uri() if origin == "file" else location
+    return f"{url}#page={page}" if page else url
 
 
 # What `evidence(verdicts=...)` may ask for; None stands for "no verdict yet".
@@ -105,9 +131,10 @@ class EvidenceMixin:
         `found_from` <= found_at (a user's "since this day"); `verdicts`, when given, keeps links
         whose verdict is among them (None: links without one). No filter: every link."""
         with self.session() as s:
-            q = (select(EvidenceRow, PaperRow, PassageRow)
+            q = (select(EvidenceRow, PaperRow, PassageRow, FullTextRow)
                  .join(PaperRow, PaperRow.id == EvidenceRow.paper_id)
                  .join(PassageRow, PassageRow.id == EvidenceRow.passage_id)
+                 .outerjoin(FullTextRow, FullTextRow.paper_id == EvidenceRow.paper_id)
                  .where(EvidenceRow.question_id == question_id)
                  .order_by(EvidenceRow.score.desc(), EvidenceRow.id))
             if since is not None:
@@ -130,8 +157,10 @@ class EvidenceMixin:
                                  rationale=e.rationale, retrieval=e.retrieval, model=e.model,
                                  found_at=e.found_at, verdict=e.verdict, relevance=e.relevance,
                                  answer=e.answer or "", rationale_sentences=list(e.rationale_sentences or []),
-                                 note=e.note)
-                    for e, p, ps in s.execute(q)]
+                                 note=e.note, kind=ps.kind, page=ps.page, section=ps.section or "",
+                                 pdf_url=page_link(ft.origin, ft.location, ps.page)
+                                 if ft is not None and ps.kind != "abstract" else None)
+                    for e, p, ps, ft in s.execute(q)]
 
     def set_verdict(self, evidence: str, verdict: str | None) -> str:
         """Set a link's verdict; `evidence` is its id or a unique prefix of it (at least 6 characters,

@@ -69,8 +69,10 @@ class PassageRow(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"), index=True)
     index: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(20), default="abstract")
+    kind: Mapped[str] = mapped_column(String(20), default="abstract")  # abstract | body | caption
     text: Mapped[str] = mapped_column(Text)
+    page: Mapped[int | None] = mapped_column(Integer, nullable=True)  # full text: the 1-based PDF page it starts on
+    section: Mapped[str] = mapped_column(Text, default="")  # full text: its section heading
     start: Mapped[int] = mapped_column(Integer, default=0)
     end: Mapped[int] = mapped_column(Integer, default=0)
     current: Mapped[bool] = mapped_column(default=True)  # False once a newer paper version replaced it
@@ -78,6 +80,24 @@ class PassageRow(Base):
     indexed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # judged against every open question (the linker's passages mode); None: the reconciler re-sends it
     linked_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class FullTextRow(Base):
+    """What became of reading one paper in full: read (its reading cached under `content_hash`), or
+    unavailable with the reason. One row per paper; `version` is the paper version it is about, so a
+    new version is fetched once more and an old one never twice."""
+
+    __tablename__ = "fulltexts"
+    paper_id: Mapped[str] = mapped_column(ForeignKey("papers.id"), primary_key=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    status: Mapped[str] = mapped_column(String(16))  # claimed | read | unavailable
+    reason: Mapped[str] = mapped_column(Text, default="")  # why unavailable; why it was read (added, relevant...)
+    origin: Mapped[str] = mapped_column(String(20), default="")  # file | arxiv | url
+    location: Mapped[str] = mapped_column(Text, default="")  # the URL fetched or the file kept in the data dir
+    content_hash: Mapped[str] = mapped_column(String(64), default="")
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    passages: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class EvidenceRow(Base):

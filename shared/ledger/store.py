@@ -21,6 +21,7 @@ from shared.errors import NotFound, PermanentError
 from shared.ids import normalize_text, uuid_for
 from shared.ledger.corpus import CorpusMixin
 from shared.ledger.evidence import EvidenceMixin
+from shared.ledger.fulltext import FullTextMixin
 from shared.ledger.migrate import upgrade
 from shared.ledger.models import (
     CursorRow,
@@ -45,7 +46,7 @@ def as_utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
-class Ledger(CorpusMixin, EvidenceMixin, RestoreMixin):
+class Ledger(CorpusMixin, EvidenceMixin, FullTextMixin, RestoreMixin):
     """All ledger I/O. Thread-safe; one per process."""
 
     def __init__(self, url: str):

@@ -20,6 +20,8 @@ class DigestItem:
     passage: str
     evidence_id: str
     answer: str = ""  # yes | no | mixed | unclear for a yes/no question, else ""
+    where: str = ""  # a body passage's place: "p. 7, §5.2 Main Results"; "" for an abstract
+    pdf_url: str | None = None  # the PDF at that page
 
     @property
     def label(self) -> str:
@@ -50,6 +52,8 @@ class Digest:
             lines.append(f"{n}. [{it.label}] {it.title} ({it.paper_key}, score {it.score:.2f})")
             if it.url:
                 lines.append(f"   {it.url}")
+            if it.where:
+                lines.append(f"   {it.where}" + (f" — {it.pdf_url}" if it.pdf_url else ""))
             quote = it.rationale or it.passage
             lines.append(f"   \u201c{quote[:300]}{'…' if len(quote) > 300 else ''}\u201d")
         lines.append(f"\ndigest {self.id}")

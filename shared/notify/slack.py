@@ -32,8 +32,9 @@ class SlackNotifier:
             title = escape(it.title)
             link = f"<{_link_url(it.url)}|{title}>" if it.url else title
             quote = escape((it.rationale or it.passage)[:280])
-            blocks.append({"type": "section", "text": {"type": "mrkdwn",
-                           "text": f"*[{it.label}]* {link} ({escape(it.paper_key)}, {it.score:.2f})\n> {quote}"}})
+            where = f", {escape(it.where)}" if it.where else ""
+            head = f"*[{it.label}]* {link} ({escape(it.paper_key)}{where}, {it.score:.2f})"
+            blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"{head}\n> {quote}"}})
         return {"text": digest.subject, "blocks": blocks[:50]}
 
     def send(self, digest: Digest) -> None:

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from shared.settings_group import SettingsGroup
 
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "models" / "evidence"
 
@@ -61,7 +63,7 @@ class EvidenceJudge(Protocol):
         ...
 
 
-class JudgeSettings(BaseModel):
+class JudgeSettings(SettingsGroup):
     model_dir: Path | None = Field(
         None, description="Folder holding the evidence judge's learned rules (rules.json, written by `questlog "
                           "train evidence`); unset: the shipped models/evidence.")

@@ -14,6 +14,7 @@ import httpx
 
 from shared.errors import PermanentError
 from shared.http import PoliteClient, RateLimiter
+from shared.records import PaperRecord
 from shared.settings import ArxivSettings
 from shared.sources.arxiv_atom import parse_feed
 from shared.sources.base import Feed, Page, Source
@@ -56,6 +57,12 @@ class ArxivSource(Source):
                        total=parsed.total)
             if done:
                 return
+
+    def lookup(self, arxiv_id: str, found_via: str = "added") -> PaperRecord | None:
+        """The record of one paper by its arXiv id (with or without version), or None when arXiv has none."""
+        response = self.http.get(self.settings.base_url, params={"id_list": arxiv_id, "max_results": 1})
+        parsed = parse_feed(response.content, found_via, where=f"arXiv id {arxiv_id}")
+        return parsed.records[0] if parsed.records else None
 
     def close(self) -> None:
         self.client.close()

@@ -39,12 +39,13 @@ from xml.etree.ElementTree import Element
 import httpx
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from shared.errors import NotFound, PermanentError
 from shared.http import PoliteClient, RateLimiter
 from shared.ids import split_arxiv_id
 from shared.records import PaperRecord
+from shared.settings_group import SettingsGroup
 from shared.sources.base import Feed, Page, Source
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ PHYSICS = {"astro-ph", "cond-mat", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-
            "nucl-th", "physics", "quant-ph"}
 
 
-class ArxivOaiSettings(BaseModel):
+class ArxivOaiSettings(SettingsGroup):
     enabled: bool = Field(True, description="Harvest arXiv through OAI-PMH.")
     base_url: str = Field("https://oaipmh.arxiv.org/oai", description="OAI-PMH endpoint (the old "
                           "export.arxiv.org/oai2 redirects here).")

@@ -26,11 +26,12 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
 
 from shared.errors import NotFound, PermanentError
 from shared.http import PoliteClient, RateLimiter
 from shared.records import PaperRecord
+from shared.settings_group import SettingsGroup
 from shared.sources.base import Feed, Page, Source
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ NAME = "crossref"
 SELECT = "DOI,title,subtitle,author,abstract,published-print,published-online,issued,created,URL,type"
 
 
-class CrossrefSettings(BaseModel):
+class CrossrefSettings(SettingsGroup):
     enabled: bool = Field(True, description="Use Crossref.")
     base_url: str = Field("https://api.crossref.org", description="API root (tests point it at a replay).")
     mailto: str | None = Field(None, description="Contact address sent as mailto=: joins the polite pool.")

@@ -25,12 +25,13 @@ from datetime import datetime, timezone
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
 
 from shared.errors import NotFound, PermanentError, QuestlogError, TransientError
 from shared.http import PoliteClient, RateLimiter
 from shared.ids import split_arxiv_id
 from shared.records import PaperRecord
+from shared.settings_group import SettingsGroup
 from shared.sources.base import Feed, Page, Source
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,7 @@ SELECT = ("id,doi,title,display_name,publication_date,authorships,abstract_inver
           "locations,ids")
 
 
-class OpenAlexSettings(BaseModel):
+class OpenAlexSettings(SettingsGroup):
     enabled: bool = Field(True, description="Use OpenAlex.")
     base_url: str = Field("https://api.openalex.org", description="API root (tests point it at a replay).")
     mailto: str | None = Field(None, description="Contact address sent as mailto=: joins the faster polite pool.")

@@ -30,12 +30,13 @@ from typing import Literal
 from urllib.parse import quote
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
 
 from shared.errors import NotFound, PermanentError
 from shared.http import PoliteClient, RateLimiter, secrets_stay_home
 from shared.ids import split_arxiv_id
 from shared.records import PaperRecord
+from shared.settings_group import SettingsGroup
 from shared.sources.base import Feed, Page, Source
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ RELEVANCE_CAP = 1000  # results a relevance search can reach (offset + limit)
 DEFAULT_FIELDS = "paperId,externalIds,title,abstract,authors,year,publicationDate,url,venue"
 
 
-class SemanticScholarSettings(BaseModel):
+class SemanticScholarSettings(SettingsGroup):
     enabled: bool = Field(True, description="Use Semantic Scholar.")
     base_url: str = Field("https://api.semanticscholar.org", description="API root (tests point it at a replay).")
     api_key: SecretStr | None = Field(None, description="API key, sent as x-api-key and never logged. Unset: the "

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import Field, SecretStr
+
+from shared.settings_group import SettingsGroup
 
 Stance = Literal["supports", "contradicts", "neutral"]
 STANCES: tuple[Stance, ...] = ("supports", "contradicts", "neutral")
@@ -51,7 +53,7 @@ class StanceJudge(Protocol):
         ...
 
 
-class StanceSettings(BaseModel):
+class StanceSettings(SettingsGroup):
     backend: Literal["cross-encoder", "llm"] = Field(
         "cross-encoder", description="Which judge decides stance: the shipped cross-encoder (offline) or the LLM."
     )
@@ -71,7 +73,7 @@ class StanceSettings(BaseModel):
     )
 
 
-class LLMSettings(BaseModel):
+class LLMSettings(SettingsGroup):
     base_url: str = Field(
         "http://127.0.0.1:8000/v1", description="OpenAI-compatible API root; '/chat/completions' is appended."
     )

@@ -1,0 +1,34 @@
+"""Settings: one typed object; a misspelled variable is an error naming it, never silently ignored."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from shared.settings import Settings
+from shared.settings_group import unknown_variables
+
+
+def test_a_misspelled_variable_at_any_depth_is_named_and_a_json_list_counts_as_one_name():
+    environ = {"QUESTLOG_LINK__MIN_SCOR": "1", "QUESTLOG_NOPE": "x", "QUESTLOG_LINK__MIN_SCORE": "0.3",
+               "QUESTLOG_ARXIV__CATEGORIES": '["cs.CL"]', "QUESTLOG_EMBED__MODELS": "[]", "OTHER_VAR": "1",
+               "QUESTLOG_DIGEST__SMTP_PASSWORD": "secret", "QUESTLOG_ARXIV__BASE_URL__X": "1"}
+    assert unknown_variables(Settings, environ) == ["QUESTLOG_ARXIV__BASE_URL__X", "QUESTLOG_LINK__MIN_SCOR",
+                                                    "QUESTLOG_NOPE"]
+
+
+def test_settings_refuse_to_start_with_an_unknown_variable(monkeypatch):
+    monkeypatch.setenv("QUESTLOG_FULLTEXT__FETCHH", "off")
+    with pytest.raises(ValidationError, match="unknown setting QUESTLOG_FULLTEXT__FETCHH"):
+        Settings()
+
+
+def test_a_misspelled_field_given_in_code_is_refused_too():
+    with pytest.raises(ValidationError, match="min_scor"):
+        Settings(link={"min_scor": 0.2})
+
+
+def test_every_variable_the_readme_table_lists_is_known():
+    from scripts.settings_table import rows
+
+    assert unknown_variables(Settings, {env: "1" for env, _d, _m in rows()}) == []
