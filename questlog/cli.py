@@ -307,12 +307,18 @@ def flower() -> None:
 
 
 @app.command()
-def web(host: str = typer.Option("127.0.0.1"), port: int = typer.Option(8080)) -> None:
-    """Serve a read-only page and JSON API of questions, evidence and status."""
+def web(host: str = typer.Option("127.0.0.1", help="Address to serve on; loopback unless --allow-remote."),
+        port: int = typer.Option(8080),
+        allow_remote: bool = typer.Option(False, "--allow-remote",
+                                          help="Serve on a non-loopback --host (put TLS in front of it).")) -> None:
+    """The research workbench: triage evidence, write conclusions; a JSON API (docs/web.md). The login
+    password is generated once into <data_dir>/web.secret and printed on the first start."""
     from questlog.web import serve
 
     try:
-        serve(settings(), host, port)
+        serve(settings(), host, port, allow_remote=allow_remote)
+    except PermanentError as e:
+        fail(str(e))
     except OSError as e:
         fail(f"cannot serve on {host}:{port}: {e.strerror or e}")
 

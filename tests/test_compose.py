@@ -128,7 +128,7 @@ def test_only_web_and_flower_publish_ports_and_only_on_loopback(services):
     for name, ports in published.items():
         assert all(p["host_ip"] == "127.0.0.1" for p in ports), name
     web = services["web"]
-    assert web["command"] == ["web", "--host", "0.0.0.0", "--port", str(web["ports"][0]["target"])]
+    assert web["command"] == ["web", "--host", "0.0.0.0", "--port", str(web["ports"][0]["target"]), "--allow-remote"]
     assert web["ports"][0]["published"] == "8080"
 
 

@@ -1,7 +1,9 @@
-"""`questlog web`: a real server on 127.0.0.1 over a real SQLite ledger, fetched with httpx."""
+"""`questlog web`: a real server (uvicorn) on 127.0.0.1 over a real SQLite ledger, fetched with httpx
+after logging in with the password from <data_dir>/web.secret."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import textwrap
@@ -52,14 +54,24 @@ def seed(settings: Settings) -> dict[str, int]:
     return {"asked": asked.id, "empty": empty.id}
 
 
+def log_in(client: httpx.Client, password: str) -> str:
+    """Log in as the login page does; returns the session's CSRF token."""
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/login").text).group(1)
+    r = client.post("/login", data={"csrf": token, "password": password, "next": "/"})
+    assert r.status_code == 303, r.text
+    return client.get("/api/session").json()["csrf"]
+
+
 @contextmanager
-def running(settings: Settings):
-    server = make_server(settings, "127.0.0.1", 0)
+def running(settings: Settings, logged_in: bool = True):
+    server = make_server(settings, "127.0.0.1", 0, login_pause_s=0.0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = server.server_address[:2]
     try:
         with httpx.Client(base_url=f"http://{host}:{port}", timeout=30) as client:
+            if logged_in:
+                client.csrf = log_in(client, (settings.data_dir / "web.secret").read_text().strip())
             yield client
     finally:
         server.shutdown()
@@ -89,7 +101,7 @@ def test_a_question_page_shows_evidence_best_first_with_every_ledger_text_escape
     r = site.get(f"/questions/{site.ids['asked']}")
     assert r.status_code == 200
     assert "<script>" not in r.text and "<b>small" not in r.text
-    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; Retrieval helps small models" in r.text
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Retrieval helps small models" in r.text
     assert "Retrieval closes &lt;most&gt; of the gap." in r.text
     assert "retrieval &amp; small models agree" in r.text
     assert r.text.index("score 0.810") < r.text.index("score 0.520")
@@ -153,10 +165,24 @@ def test_a_limit_that_is_not_a_small_positive_number_is_a_400(site):
         assert r.status_code == 400, bad
 
 
-def test_the_server_refuses_to_change_anything(site):
-    r = site.post("/api/questions", json={"text": "sneaky"})
-    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD"
+def test_a_write_without_the_csrf_header_is_refused_and_changes_nothing(site):
+    r = site.post("/api/questions", json={"text": "Does a sneaky write get through?"})
+    assert r.status_code == 403 and "CSRF" in r.json()["error"]
     assert len(site.get("/api/questions").json()) == 2
+
+
+def test_a_method_a_route_does_not_take_is_a_405(site):
+    r = site.patch("/api/questions")
+    assert r.status_code == 405 and r.headers["allow"] == "GET, HEAD, POST"
+
+
+def test_without_logging_in_pages_redirect_to_the_login_and_the_api_is_a_401(site):
+    with httpx.Client(base_url=str(site.base_url), timeout=30) as anonymous:
+        r = anonymous.get(f"/questions/{site.ids['asked']}")
+        assert r.status_code == 303 and r.headers["location"] == f"/login?next=%2Fquestions%2F{site.ids['asked']}"
+        r = anonymous.get("/api/questions")
+        assert r.status_code == 401 and "log in first" in r.json()["error"]
+        assert anonymous.get("/healthz").text == "ok\n"
 
 
 def test_the_status_api_reports_counts_queues_and_feeds(site):
@@ -188,15 +214,18 @@ def test_serving_every_page_never_imports_torch_or_sentence_transformers(tmp_pat
         from pathlib import Path
         from questlog.web import make_server, mask_password
         from shared.settings import BrokerSettings, Settings
+        from test_web import log_in
         s = Settings(data_dir=Path({str(tmp_path)!r}), broker=BrokerSettings(url="redis://127.0.0.1:9/0"))
         server = make_server(s, "127.0.0.1", 0)
         threading.Thread(target=server.serve_forever, daemon=True).start()
-        base = "http://127.0.0.1:%d" % server.server_address[1]
+        client = httpx.Client(base_url="http://127.0.0.1:%d" % server.server_address[1], timeout=30)
+        log_in(client, (s.data_dir / "web.secret").read_text().strip())
         for path in ("/", "/api/questions", "/api/status", "/questions/1", "/healthz"):
-            httpx.get(base + path, timeout=30)
+            assert client.get(path).status_code in (200, 404), path
         heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "sentence_transformers", "transformers"))
         print(heavy)
     """)
-    out = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=120)
+    out = subprocess.run([sys.executable, "-c", script], cwd=REPO / "tests", capture_output=True, text=True,
+                         timeout=120, env={**__import__("os").environ, "PYTHONPATH": str(REPO)})
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"

@@ -181,3 +181,27 @@ class DeadLetterRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConclusionRow(Base):
+    """One saved version of a question's conclusion: Markdown citing its evidence as `[@E<first 8
+    characters of the link id>]`. A save never overwrites: it adds the next version."""
+
+    __tablename__ = "conclusions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    author: Mapped[str] = mapped_column(String(100), default="you")
+    __table_args__ = (UniqueConstraint("question_id", "version"),)
+
+
+class QuestionVisitRow(Base):
+    """When the user last looked at a question in the web app, so links found since are marked new."""
+
+    __tablename__ = "question_visits"
+    question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(default=utcnow)  # the latest page view
+    # the last view before the current visit began: links found after it are "new" all visit long
+    visit_from: Mapped[datetime | None] = mapped_column(nullable=True)

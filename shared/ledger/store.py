@@ -34,6 +34,7 @@ from shared.ledger.models import (
     utcnow,
 )
 from shared.ledger.restore import RestoreMixin
+from shared.ledger.workbench import WorkbenchMixin
 from shared.questions import check_question
 
 QUESTION_STATUSES = ("open", "parked", "answered")
@@ -46,7 +47,7 @@ def as_utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
-class Ledger(CorpusMixin, EvidenceMixin, FullTextMixin, RestoreMixin):
+class Ledger(CorpusMixin, EvidenceMixin, FullTextMixin, RestoreMixin, WorkbenchMixin):
     """All ledger I/O. Thread-safe; one per process."""
 
     def __init__(self, url: str):
