@@ -3,7 +3,8 @@
 The password is generated once (`secrets.token_urlsafe`, the file made with mode 0600) on the first
 start, and printed then. A login gives a signed session cookie (HttpOnly, SameSite=Lax) and a new
 CSRF token. A wrong password is a 401 after a pause; failed logins are answered one at a time, so
-guessing is slow. Every page but the login page, /healthz and /static/ needs the session: a page
+guessing is slow. Every page but the login page, /healthz, /static/ and the question feeds (which
+take their own token, see `feeds`) needs the session: a page
 asked for without one redirects to the login page, an API call is a 401.
 """
 
@@ -70,7 +71,8 @@ class AuthGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if scope["type"] != "http" or path.startswith(PUBLIC) or scope["session"].get("user") == USER:
+        feed = path.endswith("/feed.atom")  # a feed reader brings the feed's token, not a session
+        if scope["type"] != "http" or path.startswith(PUBLIC) or feed or scope["session"].get("user") == USER:
             await self.app(scope, receive, send)
             return
         response: Response

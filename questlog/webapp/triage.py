@@ -16,6 +16,7 @@ from questlog.webapp import pipeline
 from questlog.webapp.cards import SAYS_FILTERS, SORTS, VERDICT_FILTERS, Filters, card, parse_filters
 from questlog.webapp.citations import render_conclusion
 from questlog.webapp.common import BadRequest, db, fragment, is_script, ledger, local_path, page, posted_form
+from questlog.webapp.feeds import feed_path
 from shared.ledger import Ledger
 from shared.ledger.store import QUESTION_STATUSES
 
@@ -42,7 +43,7 @@ async def render_question(request: Request, qid: int, status: int = 200, edit_te
                 statuses=QUESTION_STATUSES, verdict_filters=list(VERDICT_FILTERS), says_filters=SAYS_FILTERS,
                 sorts=SORTS, edit_text=view["q"].text if edit_text is None else edit_text, edit_error=edit_error,
                 conclusion_text=(latest.text if latest else "") if conclusion_text is None else conclusion_text,
-                conclusion_error=conclusion_error)
+                conclusion_error=conclusion_error, feed_url=feed_path(request.app.state.password, qid))
 
 
 def _question_view(led: Ledger, qid: int, filters: Filters) -> dict:
