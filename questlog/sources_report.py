@@ -17,7 +17,7 @@ from rich.table import Column, Table
 from shared.ledger import Ledger
 from shared.ledger.store import as_utc
 from shared.settings import Settings
-from shared.sources.registry import GROUPS, source_settings
+from shared.sources import registry
 
 
 def sources_report(settings: Settings, ledger: Ledger) -> list[dict]:
@@ -26,8 +26,8 @@ def sources_report(settings: Settings, ledger: Ledger) -> list[dict]:
     last_error, last_error_at, papers_found (new or updated papers), feeds (how many) and failing_feeds."""
     cursors = ledger.cursors()
     rows = []
-    for name in GROUPS:
-        group = source_settings(settings, name)
+    for cls in registry.SOURCES:  # read when called: a source registered later is listed too
+        name, group = cls.name, cls.settings_of(settings)
         feeds = [c for c in cursors if c.key.startswith(f"{name}:")]
         last_success = _latest(as_utc(c.last_success_at) for c in feeds)
         failing = [c for c in feeds if c.last_error_at and (

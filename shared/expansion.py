@@ -12,9 +12,15 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from shared.settings_group import SettingsGroup
+
+
+def _expanding() -> list[str]:
+    from shared.sources import registry  # at call time: the registry imports every source module
+
+    return [cls.name for cls in registry.SOURCES if cls.serves("citations") or cls.serves("references")]
 
 
 class ExpansionSettings(SettingsGroup):
@@ -26,8 +32,8 @@ class ExpansionSettings(SettingsGroup):
     depth: int = Field(1, ge=0, description="Hops followed: 1 expands evidence papers found by search, firehose or "
                        "recommendation; 2 also expands papers found by expansion that became evidence; 0 is off.")
     budget: int = Field(5, ge=0, description="Papers expanded per crawl tick, strongest evidence first.")
-    sources: list[Literal["semanticscholar", "openalex"]] = Field(
-        default_factory=lambda: ["semanticscholar", "openalex"],
+    sources: list[str] = Field(
+        default_factory=_expanding,
         description="Sources asked for citations and references (those enabled). JSON list in the environment.")
     directions: list[Literal["citations", "references"]] = Field(
         default_factory=lambda: ["citations", "references"],
@@ -36,3 +42,12 @@ class ExpansionSettings(SettingsGroup):
     recommendations: bool = Field(True, description="Ask Semantic Scholar for recommendations from each question's "
                                   "expansion seeds, again whenever the seeds change (when semanticscholar is among "
                                   "the sources).")
+
+    @field_validator("sources")
+    @classmethod
+    def _sources_that_expand(cls, value: list[str]) -> list[str]:
+        wrong = [name for name in value if name not in _expanding()]
+        if wrong:
+            raise ValueError(f"{', '.join(map(repr, wrong))}: not a source that follows citations or references "
+                             f"(one of {', '.join(_expanding())})")
+        return value

@@ -19,6 +19,7 @@ from shared.expansion import ExpansionSettings
 from shared.relevance.base import JudgeSettings
 from shared.scouting import ScoutSettings
 from shared.settings_group import SettingsGroup, unknown_variables
+from shared.sources.arxiv import ArxivSettings
 from shared.sources.arxiv_oai import ArxivOaiSettings
 from shared.sources.crossref import CrossrefSettings
 from shared.sources.openalex import OpenAlexSettings
@@ -82,21 +83,6 @@ class EmbedSettings(SettingsGroup):
     threads: int | None = Field(None, ge=1, description="Torch threads of an embedding process; unset: torch's "
                                                         "default (every core).")
     hub_offline: bool = Field(True, description="Set HF_HUB_OFFLINE=1 in embedding processes.")
-
-
-class ArxivSettings(SettingsGroup):
-    enabled: bool = Field(True, description="Crawl arXiv.")
-    base_url: str = Field("https://export.arxiv.org/api/query", description="arXiv Atom API endpoint.")
-    categories: list[str] = Field(
-        default_factory=lambda: ["cs.CL", "cs.LG", "cs.IR"], description="Firehose categories crawled for new papers."
-    )
-    min_interval_s: float = Field(3.0, description="Seconds between requests to arXiv (its published rule).")
-    page_size: int = Field(100, description="Entries per Atom page.")
-    max_pages: int = Field(20, description="Pages per crawl of one feed before it stops.")
-    search_results: int = Field(50, description="Results per question search.")
-    timeout_s: float = Field(30.0, description="HTTP timeout per request.")
-    max_attempts: int = Field(4, description="Attempts per request on transient errors.")
-    max_body_mb: float = Field(20.0, description="Largest response body accepted.")
 
 
 class FullTextSettings(SettingsGroup):
@@ -183,6 +169,7 @@ class Settings(BaseSettings):
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     vectors: VectorSettings = Field(default_factory=VectorSettings)
     embed: EmbedSettings = Field(default_factory=EmbedSettings)
+    # one group per source of shared.sources.registry.SOURCES, named by its `group`
     arxiv: ArxivSettings = Field(default_factory=ArxivSettings)
     arxiv_oai: ArxivOaiSettings = Field(default_factory=ArxivOaiSettings)
     semanticscholar: SemanticScholarSettings = Field(default_factory=SemanticScholarSettings)

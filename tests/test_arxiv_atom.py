@@ -10,8 +10,7 @@ import pytest
 from questlog.replay.server import Reply, ReplayServer
 from shared.errors import PermanentError, TransientError
 from shared.http import LocalRateLimiter
-from shared.settings import ArxivSettings
-from shared.sources.arxiv import ArxivSource
+from shared.sources.arxiv import ArxivSettings, ArxivSource
 from shared.sources.arxiv_atom import parse_feed
 from shared.sources.base import Feed
 from tests.conftest import SHARED

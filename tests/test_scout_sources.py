@@ -35,8 +35,8 @@ from shared.ledger import EvidenceDraft, Ledger, PassageDraft
 from shared.ledger.models import PaperKeyRow, PaperRow
 from shared.messages import CrawlRequested
 from shared.records import PaperRecord
-from shared.settings import ArxivSettings, Settings
-from shared.sources.arxiv import ArxivSource
+from shared.settings import Settings
+from shared.sources.arxiv import ArxivSettings, ArxivSource
 from shared.sources.arxiv_oai import ArxivOaiSettings, ArxivOaiSource
 from shared.sources.crossref import CrossrefSettings, CrossrefSource
 from shared.sources.openalex import OpenAlexSettings, OpenAlexSource

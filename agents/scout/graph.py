@@ -5,10 +5,11 @@
               \\-(duplicate, superseded)-> END
 
 One page per task lets the reader and the embedder start on page 1 while page 2
-is fetched, and keeps each task short. How a crawl stops depends on the source
-(`feeds.py`): at the watermark for arXiv's newest-first Atom feeds, at the end of
-the window for an OAI-PMH harvest, at a page that brings nothing new for the
-other searches; always at the end of the feed or the page/result budget.
+is fetched, and keeps each task short. How a crawl stops is the source's stop rule
+for the feed kind (`Source.feeds`, `feeds.py`): at the watermark for arXiv's
+newest-first Atom feeds, at the end of the window for an OAI-PMH harvest, at a page
+that brings nothing new for the other searches; always at the end of the feed or
+the page/result budget.
 
 The feed's cursor row (ledger `cursors`, key '<source>:<feed>') keeps, between
 crawls: `newest` (the Atom watermark), `next` (the source cursor the next crawl
@@ -32,7 +33,7 @@ from langgraph.runtime import Runtime
 
 from agents.context import AgentContext
 from agents.deps import Deps
-from agents.scout.feeds import Crawl, resolve, scout_settings
+from agents.scout.feeds import Crawl, NotServed, resolve
 from agents.scout.plan import plan
 from shared.errors import PermanentError, TransientError
 from shared.messages import CrawlRequested, Message, PapersFound
@@ -162,7 +163,7 @@ def finish(state: ScoutState, runtime: Runtime[AgentContext]) -> dict:
         else:
             cursor["next"] = {k: v for k, v in (cursor.get("next") or {}).items() if k != "token"}
     elif crawl.policy == "caught_up" and crawl.feed is not None and crawl.feed.kind == "search":
-        window = scout_settings(deps.settings).search_window_days
+        window = deps.settings.scout.search_window_days
         if window:
             cursor["next"] = {"from_date": (requested - timedelta(days=window)).date().isoformat()}
     if crawl.feed is not None and crawl.feed.kind == "recommendations":
@@ -222,6 +223,9 @@ def run(msg: CrawlRequested, deps: Deps) -> list[Message]:
         crawl = resolve(msg, deps)
     except TransientError as err:  # a lookup of the paper's id at the source failed
         deps.ledger.record_source_error(f"{msg.source}:{msg.feed}", str(err))
+        raise
+    except NotServed as err:
+        deps.ledger.record_source_error(err.key, str(err))
         raise
     try:
         state = GRAPH.invoke({"crawl": crawl, "request": request_of(msg), "page": msg.page},

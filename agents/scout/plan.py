@@ -1,11 +1,14 @@
-"""The crawls of one beat tick, over every enabled source.
+"""The crawls of one beat tick, over every enabled source, as each source's class describes it.
 
-    firehose     each arXiv category: through the Atom API every tick (newest first, to the
-                 watermark) and through OAI-PMH once a day (the day's harvest, new versions too)
+    firehose     each category a source crawls (`Source.firehose`): arXiv's through the Atom API
+                 every tick (newest first, to the watermark) and through OAI-PMH once a day (the
+                 day's harvest, new versions too)
     searches     each open question, on every enabled source of QUESTLOG_SCOUT__SEARCH_SOURCES
+                 that serves searches
     expansion    citations and references, one hop, of the papers of strong or accepted evidence
-                 that were not expanded yet (QUESTLOG_EXPANSION__*), strongest first, within budget
-    recommend    Semantic Scholar's recommendations for each question whose seed papers changed
+                 that were not expanded yet (QUESTLOG_EXPANSION__*), strongest first, within budget,
+                 on each expansion source, in each direction it serves
+    recommend    recommendations (Semantic Scholar's) for each question whose seed papers changed
 
 A feed is crawled again once its source's interval (QUESTLOG_SCOUT__EVERY_S) has
 passed since its last finished crawl; a feed that failed is tried again at the next
@@ -18,12 +21,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from agents.deps import Deps
-from agents.scout.feeds import ranked_evidence, recommendation_seeds, scout_settings
+from agents.scout.feeds import ranked_evidence, recommendation_seeds
 from shared.errors import NotFound
 from shared.messages import CrawlRequested
 from shared.settings import Settings
+from shared.sources.registry import source_class
 
-SEARCHABLE = ("arxiv", "semanticscholar", "openalex", "crossref")
 EXPANSION = "expansion:"
 
 
@@ -41,18 +44,13 @@ def due(deps: Deps, source: str, key: str, now: datetime, cursors: dict[str, dic
     cursor = cursors.get(key) or {}
     if (cursor.get("next") or {}).get("token") or not cursor.get("finished_at"):
         return True
-    every = scout_settings(deps.settings).every_s.get(source, 0.0)
+    every = deps.settings.scout.every_s.get(source, 0.0)
     return (now - datetime.fromisoformat(cursor["finished_at"])).total_seconds() >= every
 
 
 def firehose(deps: Deps, now: datetime, cursors: dict[str, dict]) -> list[CrawlRequested]:
-    scout = scout_settings(deps.settings)
-    feeds = []
-    if "arxiv" in deps.sources and scout.atom_firehose:
-        feeds += [("arxiv", c) for c in deps.settings.arxiv.categories]
-    if "arxiv_oai" in deps.sources:
-        oai = scout.oai_categories if scout.oai_categories is not None else deps.settings.arxiv.categories
-        feeds += [("arxiv_oai", c) for c in oai]
+    feeds = [(s, c) for s in deps.sources if (cls := source_class(s)).serves("category")
+             for c in cls.firehose(deps.settings)]
     return [CrawlRequested(source=s, feed=f"category:{c}", requested_at=now) for s, c in feeds
             if due(deps, s, f"{s}:category:{c}", now, cursors)]
 
@@ -63,10 +61,11 @@ def searches(deps: Deps, now: datetime, cursors: dict[str, dict], questions: lis
 
 
 def question_crawls(settings: Settings, sources: list[str], question_id: int, now: datetime) -> list[CrawlRequested]:
-    """The searches of one question on every source that runs them (for `questlog ask` too)."""
-    wanted = scout_settings(settings).search_sources
+    """The searches of one question on every source of `sources` (names) that runs them (for
+    `questlog ask` too)."""
+    wanted = settings.scout.search_sources
     return [CrawlRequested(source=s, feed=f"question:{question_id}", requested_at=now)
-            for s in sources if s in SEARCHABLE and s in wanted]
+            for s in sources if s in wanted and source_class(s).serves("search")]
 
 
 def expansion(deps: Deps, now: datetime, cursors: dict[str, dict], questions: list[int]) -> list[CrawlRequested]:
@@ -87,8 +86,8 @@ def expansion(deps: Deps, now: datetime, cursors: dict[str, dict], questions: li
         depth = paper_depth(deps, paper, expanded)
         if depth is None or depth >= exp.depth:
             continue
-        feeds = [f"{d}:{paper}" for d in exp.directions]
-        new = [CrawlRequested(source=s, feed=f, requested_at=now) for s in names for f in feeds]
+        new = [CrawlRequested(source=s, feed=f"{d}:{paper}", requested_at=now) for s in names
+               for d in exp.directions if source_class(s).serves(d)]
         expanded[paper] = {"depth": depth, "planned_at": now.isoformat(), "crawls": [f"{m.source}:{m.feed}"
                                                                                       for m in new]}
         deps.ledger.save_cursor(f"{EXPANSION}{paper}", expanded[paper])
@@ -135,14 +134,16 @@ def paper_depth(deps: Deps, paper_id: str, expanded: dict[str, dict]) -> int | N
 
 
 def recommendations(deps: Deps, now: datetime, cursors: dict[str, dict], questions: list[int]) -> list[CrawlRequested]:
-    """Semantic Scholar's recommendations for each question whose seed papers changed since the last ones."""
+    """Recommendations, from each expansion source that serves them, for each question whose seed papers
+    changed since the last ones."""
     exp = deps.settings.expansion
-    if not (exp.enabled and exp.recommendations and "semanticscholar" in exp.sources
-            and "semanticscholar" in deps.sources):
+    if not (exp.enabled and exp.recommendations):
         return []
+    names = [s for s in exp.sources if s in deps.sources and source_class(s).serves("recommendations")]
     msgs = []
     for q in questions:
-        seeds = recommendation_seeds(deps, q)
-        if seeds and (cursors.get(f"semanticscholar:recommendations:{q}") or {}).get("seeds") != seeds:
-            msgs.append(CrawlRequested(source="semanticscholar", feed=f"recommendations:{q}", requested_at=now))
+        for s in names:
+            seeds = recommendation_seeds(deps, source_class(s), q)
+            if seeds and (cursors.get(f"{s}:recommendations:{q}") or {}).get("seeds") != seeds:
+                msgs.append(CrawlRequested(source=s, feed=f"recommendations:{q}", requested_at=now))
     return msgs

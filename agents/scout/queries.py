@@ -1,22 +1,24 @@
-"""Search queries built from a question's text, one dialect per source.
+"""Search queries built from a question's text, in the dialect each source declares
+(`Source.query_dialect`).
 
 Key phrases are runs of content words (stop words and question words split
 them); each phrase of two or three words is a candidate, and the rarest-looking
 single words (longest) back them up. Recall matters here, the linker decides
 relevance.
 
-    arxiv                             exact-phrase clauses OR-ed, each phrase with its
-                                      variants (singular/plural, hyphenation):
-                                      all:"language models" OR all:"language model" OR ...
-    semanticscholar, openalex,        plain key phrases as words ("large language models
-    crossref                          scaling"): these engines rank free text and stem
-                                      words themselves, and S2's relevance search takes
-                                      no query syntax at all
+    arxiv     exact-phrase clauses OR-ed, each phrase with its variants (singular/plural,
+              hyphenation): all:"language models" OR all:"language model" OR ...  (arXiv)
+    plain     plain key phrases as words ("large language models scaling"): engines that
+              rank free text and stem words themselves (Semantic Scholar, whose relevance
+              search takes no query syntax at all, OpenAlex, Crossref)
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+
+from shared.sources.base import QueryDialect
 
 STOP = set("""a an and are as at be been being but by can could did do does doing for from had has have how
 i if in into is it its itself many may might more most much of on or our over same should so some such take
@@ -138,6 +140,10 @@ def plain_query(question: str, max_words: int = PLAIN_WORDS) -> str:
     return " ".join(words)
 
 
-def query_for(source: str, question: str) -> str:
-    """The search text `source` gets for a question: arXiv's syntax for arXiv, plain words elsewhere."""
-    return arxiv_query(question) if source == "arxiv" else plain_query(question)
+DIALECTS: dict[QueryDialect, Callable[[str], str]] = {"arxiv": arxiv_query, "plain": plain_query}
+
+
+def query_for(dialect: QueryDialect, question: str) -> str:
+    """The search text for a question in a source's dialect. Raises ValueError for a question with no
+    search terms."""
+    return DIALECTS[dialect](question)

@@ -2,42 +2,69 @@
 
 Feeds: 'category' (the firehose: `cat:cs.CL`) and 'search' (a query string in
 arXiv's syntax, built by the scout from a question). One request every
-`min_interval_s` seconds across all workers (arXiv asks for 3 s).
+`min_interval_s` seconds across all workers (arXiv asks for 3 s). Both feeds
+stop at the watermark: the first paper at or below the last crawl's newest.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING
 
-import httpx
+from pydantic import Field
 
-from shared.errors import PermanentError
-from shared.http import PoliteClient, RateLimiter
+from shared.ids import split_arxiv_id
 from shared.records import PaperRecord
-from shared.settings import ArxivSettings
 from shared.sources.arxiv_atom import parse_feed
-from shared.sources.base import Feed, Page, Source
+from shared.sources.base import Feed, HttpSource, Page, PagedSourceSettings
+
+if TYPE_CHECKING:
+    from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class ArxivSource(Source):
-    name = "arxiv"
+class ArxivSettings(PagedSourceSettings):
+    base_url: str = Field("https://export.arxiv.org/api/query", description="arXiv Atom API endpoint.")
+    categories: list[str] = Field(
+        default_factory=lambda: ["cs.CL", "cs.LG", "cs.IR"], description="Firehose categories crawled for new papers."
+    )
+    min_interval_s: float = Field(3.0, description="Seconds between requests to arXiv (its published rule).")
+    max_pages: int = Field(20, description="Pages per crawl of one feed before it stops.")
+    search_results: int = Field(50, description="Results per question search.")
 
-    def __init__(self, settings: ArxivSettings, limiter: RateLimiter, client: httpx.Client | None = None) -> None:
-        self.settings = settings
-        self.client = client or httpx.Client(timeout=settings.timeout_s, follow_redirects=True,
-                                             headers={"User-Agent": "questlog/0.1 (self-hosted research assistant)"})
-        self.http = PoliteClient(self.client, limiter=limiter, interval_s=settings.min_interval_s,
-                                 max_attempts=settings.max_attempts, max_bytes=int(settings.max_body_mb * 1e6))
+
+class ArxivSource(HttpSource):
+    name = group = "arxiv"
+    label = "arXiv"
+    settings_class = ArxivSettings
+    settings: ArxivSettings
+    feeds = {"category": "watermark", "search": "watermark"}
+    every_s = 0.0
+    query_dialect = "arxiv"
+
+    @classmethod
+    def firehose(cls, settings: Settings) -> list[str]:
+        """Its categories, newest first every tick, unless QUESTLOG_SCOUT__ATOM_FIREHOSE is off."""
+        return list(cls.settings_of(settings).categories) if settings.scout.atom_firehose else []
+
+    @classmethod
+    def budget(cls, settings: Settings) -> tuple[int, int | None]:
+        group = cls.settings_of(settings)
+        return group.max_pages, group.search_results
+
+    @classmethod
+    def record_ids(cls, source_id: str) -> dict[str, str]:
+        return {"arxiv": split_arxiv_id(source_id)[0]}  # the paper, whichever version the record is
+
+    @classmethod
+    def paper_ref(cls, ids: Mapping[str, str]) -> str | None:
+        return ids.get("arxiv")
 
     def query_for(self, feed: Feed) -> str:
-        if feed.kind == "category":
-            return f"cat:{feed.value}"
-        if feed.kind == "search":
-            return feed.value
-        raise PermanentError(f"arXiv cannot serve a {feed.kind!r} feed")
+        self.check(feed)
+        return f"cat:{feed.value}" if feed.kind == "category" else feed.value
 
     def pages(self, feed: Feed, cursor: dict) -> Iterator[Page]:
         """Pages from cursor['start'] (default 0); each page's next_cursor resumes after it."""
@@ -63,6 +90,3 @@ class ArxivSource(Source):
         response = self.http.get(self.settings.base_url, params={"id_list": arxiv_id, "max_results": 1})
         parsed = parse_feed(response.content, found_via, where=f"arXiv id {arxiv_id}")
         return parsed.records[0] if parsed.records else None
-
-    def close(self) -> None:
-        self.client.close()

@@ -33,20 +33,24 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from xml.etree.ElementTree import Element
 
-import httpx
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import ParseError, fromstring
 from pydantic import Field
 
 from shared.errors import NotFound, PermanentError
-from shared.http import PoliteClient, RateLimiter
 from shared.ids import split_arxiv_id
 from shared.records import PaperRecord
-from shared.settings_group import SettingsGroup
-from shared.sources.base import Feed, Page, Source
+from shared.sources.arxiv import ArxivSource
+from shared.sources.base import Feed, HttpSource, HttpSourceSettings, Page
+
+if TYPE_CHECKING:
+    import httpx
+
+    from shared.http import RateLimiter
+    from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 NAME = "arxiv_oai"
@@ -57,8 +61,7 @@ PHYSICS = {"astro-ph", "cond-mat", "gr-qc", "hep-ex", "hep-lat", "hep-ph", "hep-
            "nucl-th", "physics", "quant-ph"}
 
 
-class ArxivOaiSettings(SettingsGroup):
-    enabled: bool = Field(True, description="Harvest arXiv through OAI-PMH.")
+class ArxivOaiSettings(HttpSourceSettings):
     base_url: str = Field("https://oaipmh.arxiv.org/oai", description="OAI-PMH endpoint (the old "
                           "export.arxiv.org/oai2 redirects here).")
     metadata_prefix: Literal["arXivRaw", "arXiv"] = Field("arXivRaw", description="arXivRaw has every version and "
@@ -66,8 +69,6 @@ class ArxivOaiSettings(SettingsGroup):
     lookback_days: int = Field(1, description="Days before today (UTC) harvested when the cursor has no 'from'.")
     min_interval_s: float = Field(3.0, description="Seconds between requests (arXiv asks for one per 3 s).")
     timeout_s: float = Field(90.0, description="HTTP timeout per request (large ListRecords pages are slow).")
-    max_attempts: int = Field(4, description="Attempts per request on transient errors (503 flow control, network).")
-    max_body_mb: float = Field(20.0, description="Largest response body accepted (a page is ~1000 records, ~3 MB).")
 
 
 def oai_set(value: str) -> tuple[str, str | None]:
@@ -79,29 +80,35 @@ def oai_set(value: str) -> tuple[str, str | None]:
     return (f"physics:{archive}" if archive in PHYSICS else archive), (value if "." in value else None)
 
 
-class ArxivOaiSource(Source):
-    name = NAME
+class ArxivOaiSource(HttpSource):
+    name = group = NAME
+    label = "arXiv OAI-PMH"
+    settings_class = ArxivOaiSettings
+    settings: ArxivOaiSettings
+    feeds = {"category": "harvest"}
+    every_s = 86400.0  # arXiv announces once a day
 
     def __init__(self, settings: ArxivOaiSettings, limiter: RateLimiter, client: httpx.Client | None = None,
                  *, sleep: Callable[[float], None] = time.sleep,
                  now: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
-        self.settings = settings
-        self.client = client or httpx.Client(timeout=settings.timeout_s, follow_redirects=True,
-                                             headers={"User-Agent": "questlog/0.1 (self-hosted research assistant)"})
-        self.http = PoliteClient(self.client, limiter=limiter, interval_s=settings.min_interval_s,
-                                 max_attempts=settings.max_attempts, max_bytes=int(settings.max_body_mb * 1e6),
-                                 sleep=sleep)
+        super().__init__(settings, limiter, client, sleep=sleep)
         self.now = now
-        self.skipped = 0
         self.deleted = 0
+
+    @classmethod
+    def firehose(cls, settings: Settings) -> list[str]:
+        """QUESTLOG_SCOUT__OAI_CATEGORIES, unset: the Atom API's categories (QUESTLOG_ARXIV__CATEGORIES)."""
+        oai = settings.scout.oai_categories
+        return list(oai if oai is not None else ArxivSource.settings_of(settings).categories)
+
+    @classmethod
+    def budget(cls, settings: Settings) -> tuple[int, int | None]:
+        return settings.scout.harvest_pages, None
 
     def pages(self, feed: Feed, cursor: dict) -> Iterator[Page]:
         """The harvest from `cursor` on (see the module docstring). Raises PermanentError for a kind
         other than 'category' or an OAI error; TransientError once PoliteClient's retries are spent."""
-        if not self.settings.enabled:
-            raise PermanentError(f"{NAME} is disabled (QUESTLOG_ARXIV_OAI__ENABLED)")
-        if feed.kind != "category":
-            raise PermanentError(f"{NAME} cannot serve a {feed.kind!r} feed")
+        self.check(feed)
         set_spec, keep = oai_set(feed.value)
         since = cursor.get("from") or (self.now() - timedelta(days=self.settings.lookback_days)).strftime("%Y-%m-%d")
         window = {"from": since, **({"until": cursor["until"]} if cursor.get("until") else {})}
@@ -174,10 +181,6 @@ class ArxivOaiSource(Source):
                 ident = _text(header.find(f"{OAI}identifier")) if header is not None else ""
                 log.warning("%s: %s: skipped record %d %s: %s", NAME, where, i, ident, err)
         return records
-
-    def close(self) -> None:
-        self.client.close()
-
 
 def _text(el: Element | None) -> str:
     return " ".join((el.text or "").split()) if el is not None else ""

@@ -23,60 +23,60 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-import httpx
 from pydantic import Field, SecretStr
 
 from shared.errors import NotFound, PermanentError
-from shared.http import PoliteClient, RateLimiter
 from shared.records import PaperRecord
-from shared.settings_group import SettingsGroup
-from shared.sources.base import Feed, Page, Source
+from shared.sources.base import USER_AGENT, Feed, HttpSource, Page, PagedSourceSettings
+
+if TYPE_CHECKING:
+    import httpx
+
+    from shared.http import RateLimiter
 
 log = logging.getLogger(__name__)
 NAME = "crossref"
 SELECT = "DOI,title,subtitle,author,abstract,published-print,published-online,issued,created,URL,type"
 
 
-class CrossrefSettings(SettingsGroup):
-    enabled: bool = Field(True, description="Use Crossref.")
+class CrossrefSettings(PagedSourceSettings):
     base_url: str = Field("https://api.crossref.org", description="API root (tests point it at a replay).")
     mailto: str | None = Field(None, description="Contact address sent as mailto=: joins the polite pool.")
     api_key: SecretStr | None = Field(None, description="Metadata Plus token, sent as Crossref-Plus-API-Token; "
                                       "never logged.")
     min_interval_s: float = Field(0.2, description="Seconds between requests (Crossref's public pool allows 5/s).")
-    timeout_s: float = Field(30.0, description="HTTP timeout per request.")
-    max_attempts: int = Field(4, description="Attempts per request on transient errors (429, 5xx, network).")
-    max_body_mb: float = Field(20.0, description="Largest response body accepted.")
-    page_size: int = Field(100, description="Works per search page (rows=, at most 1000).")
     select: str = Field(SELECT, description="Work fields requested in searches (select=).")
 
 
-class CrossrefSource(Source):
-    name = NAME
+class CrossrefSource(HttpSource):
+    name = group = NAME
+    label = "Crossref"
+    settings_class = CrossrefSettings
+    settings: CrossrefSettings
+    feeds = {"search": "caught_up"}
+    every_s = 86400.0
+    # its keyword search, newest first across every discipline, is mostly noise: it is here for DOI metadata
+    search_by_default = False
 
     def __init__(self, settings: CrossrefSettings, limiter: RateLimiter, client: httpx.Client | None = None,
                  *, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.settings = settings
-        self.client = client or httpx.Client(timeout=settings.timeout_s, follow_redirects=True)
-        agent = "questlog/0.1 (self-hosted research assistant" + (
-            f"; mailto:{settings.mailto})" if settings.mailto else ")")
-        self.headers = {"User-Agent": agent}
+        super().__init__(settings, limiter, client, sleep=sleep)
+        mailto = f"; mailto:{settings.mailto})" if settings.mailto else ")"
+        self.headers = {"User-Agent": USER_AGENT.removesuffix(")") + mailto}
         if settings.api_key is not None:
             self.headers["Crossref-Plus-API-Token"] = f"Bearer {settings.api_key.get_secret_value()}"
-        self.http = PoliteClient(self.client, limiter=limiter, interval_s=settings.min_interval_s,
-                                 max_attempts=settings.max_attempts, max_bytes=int(settings.max_body_mb * 1e6),
-                                 sleep=sleep)
-        self.skipped = 0
+
+    @classmethod
+    def record_ids(cls, source_id: str) -> dict[str, str]:
+        return {"doi": source_id}  # a Crossref work is its DOI
 
     def pages(self, feed: Feed, cursor: dict) -> Iterator[Page]:
         """Search pages from `cursor` on (see the module docstring). Raises PermanentError for
         another feed kind, a 4xx or a bad page; TransientError once retries are spent."""
-        if not self.settings.enabled:
-            raise PermanentError(f"{NAME} is disabled (QUESTLOG_CROSSREF__ENABLED)")
-        if feed.kind != "search":
-            raise PermanentError(f"{NAME} cannot serve a {feed.kind!r} feed")
+        self.check(feed)
         dates = {k: cursor[k] for k in ("from_date", "to_date") if cursor.get(k)}
         rows = max(1, min(self.settings.page_size, 1000))
         params: dict = {"query": feed.value, "rows": rows, "sort": "published", "order": "desc",
@@ -138,10 +138,6 @@ class CrossrefSource(Source):
         if not isinstance(message, dict):
             raise PermanentError(f"{NAME}: {where}: expected a 'message' object")
         return message, where
-
-    def close(self) -> None:
-        self.client.close()
-
 
 def strip_jats(text: str) -> str:
     """A deposited JATS abstract as plain text: tags dropped, entities decoded, an 'Abstract' heading removed."""

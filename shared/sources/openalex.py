@@ -19,20 +19,16 @@ logged and counted in `skipped`.
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timezone
 from urllib.parse import quote
 
-import httpx
 from pydantic import Field, SecretStr
 
 from shared.errors import NotFound, PermanentError, QuestlogError, TransientError
-from shared.http import PoliteClient, RateLimiter
 from shared.ids import split_arxiv_id
 from shared.records import PaperRecord
-from shared.settings_group import SettingsGroup
-from shared.sources.base import Feed, Page, Source
+from shared.sources.base import USER_AGENT, Feed, HttpSource, Page, PagedSourceSettings
 
 log = logging.getLogger(__name__)
 NAME = "openalex"
@@ -40,38 +36,38 @@ SELECT = ("id,doi,title,display_name,publication_date,authorships,abstract_inver
           "locations,ids")
 
 
-class OpenAlexSettings(SettingsGroup):
-    enabled: bool = Field(True, description="Use OpenAlex.")
+class OpenAlexSettings(PagedSourceSettings):
     base_url: str = Field("https://api.openalex.org", description="API root (tests point it at a replay).")
     mailto: str | None = Field(None, description="Contact address sent as mailto=: joins the faster polite pool.")
     api_key: SecretStr | None = Field(None, description="Premium API key, sent as api_key= and never logged.")
     min_interval_s: float = Field(0.1, description="Seconds between requests (OpenAlex allows 10/s).")
-    timeout_s: float = Field(30.0, description="HTTP timeout per request.")
-    max_attempts: int = Field(4, description="Attempts per request on transient errors (429, 5xx, network).")
-    max_body_mb: float = Field(20.0, description="Largest response body accepted.")
-    page_size: int = Field(100, description="Works per page (OpenAlex allows 1-200).")
     select: str = Field(SELECT, description="Work fields requested (select=); keeps pages small.")
 
 
-class OpenAlexSource(Source):
-    name = NAME
+class OpenAlexSource(HttpSource):
+    name = group = NAME
+    label = "OpenAlex"
+    settings_class = OpenAlexSettings
+    settings: OpenAlexSettings
+    feeds = {"search": "caught_up", "citations": "one_shot", "references": "one_shot"}
+    every_s = 21600.0
 
-    def __init__(self, settings: OpenAlexSettings, limiter: RateLimiter, client: httpx.Client | None = None,
-                 *, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.settings = settings
-        self.client = client or httpx.Client(timeout=settings.timeout_s, follow_redirects=True)
-        self.http = PoliteClient(self.client, limiter=limiter, interval_s=settings.min_interval_s,
-                                 max_attempts=settings.max_attempts, max_bytes=int(settings.max_body_mb * 1e6),
-                                 sleep=sleep)
-        self.skipped = 0
+    def find_paper(self, ids: Mapping[str, str]) -> tuple[str | None, str]:
+        """Its work id; a paper known by DOI only is looked up (its citations and references need the
+        W id). Raises TransientError when that lookup cannot be made now."""
+        if ids.get(NAME):
+            return ids[NAME], ""
+        if not ids.get("doi"):
+            return None, "no OpenAlex id and no DOI to look one up"
+        try:
+            return self.work(ids["doi"]).openalex_id, ""
+        except NotFound:
+            return None, f"OpenAlex has no work with DOI {ids['doi']}"
 
     def pages(self, feed: Feed, cursor: dict) -> Iterator[Page]:
         """Pages of the feed from `cursor` on (see the module docstring). Raises PermanentError
         for a kind OpenAlex does not serve, a 4xx or a bad page; TransientError once retries are spent."""
-        if not self.settings.enabled:
-            raise PermanentError(f"{NAME} is disabled (QUESTLOG_OPENALEX__ENABLED)")
-        if feed.kind not in ("search", "citations", "references"):
-            raise PermanentError(f"{NAME} cannot serve a {feed.kind!r} feed")
+        self.check(feed)
         dates = {k: cursor[k] for k in ("from_date", "to_date") if cursor.get(k)}
         filters = [f"{name}_publication_date:{dates[key]}" for key, name in (("from_date", "from"), ("to_date", "to"))
                    if key in dates]
@@ -128,7 +124,7 @@ class OpenAlexSource(Source):
             params["api_key"] = self.settings.api_key.get_secret_value()
         try:
             response = self.http.get(self.settings.base_url.rstrip("/") + path, params=params,
-                                     headers={"User-Agent": "questlog/0.1 (self-hosted research assistant)"})
+                                     headers={"User-Agent": USER_AGENT})
         except QuestlogError as err:
             raise self._redacted(err) from None
         where = self._redact(str(response.url))
@@ -150,10 +146,6 @@ class OpenAlexSource(Source):
         if isinstance(err, TransientError):
             return TransientError(self._redact(str(err)), retry_after=err.retry_after)
         return type(err)(self._redact(str(err)))
-
-    def close(self) -> None:
-        self.client.close()
-
 
 def _work_id(ref: str) -> str:
     """'https://openalex.org/W2741809807' or 'w2741809807' -> 'W2741809807'."""

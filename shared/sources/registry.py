@@ -1,55 +1,52 @@
-"""Build the enabled sources from settings: name -> Source.
+"""Every source questlog knows, as a tuple of classes, and the clients built from settings.
 
-Every source has its own settings group (`QUESTLOG_<GROUP>__ENABLED`, base URL,
-key, rate limit); the limiter is shared so each host is paced across all the
-feeds and, with a `RedisRateLimiter`, across every worker process.
+A new source is a module with its `Source` class and settings group, one entry in
+`SOURCES`, and its group on `shared.settings.Settings`; the scout asks the class
+what it serves (`base.Source`), never its name. The limiter is shared so each host
+is paced across all the feeds and, with a `RedisRateLimiter`, across every worker
+process.
+
+Functions here read `SOURCES` when called, so a test may register a source of its own.
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from typing import TYPE_CHECKING
 
-from shared.http import RateLimiter
-from shared.settings import Settings
-from shared.sources.base import Source
+from shared.errors import PermanentError
+from shared.sources.arxiv import ArxivSource
+from shared.sources.arxiv_oai import ArxivOaiSource
+from shared.sources.base import HttpSourceSettings, Source
+from shared.sources.crossref import CrossrefSource
+from shared.sources.openalex import OpenAlexSource
+from shared.sources.semanticscholar import SemanticScholarSource
 
-# Source.name -> the Settings attribute holding its group, in the order sources are listed
-GROUPS = {"arxiv": "arxiv", "arxiv_oai": "arxiv_oai", "semanticscholar": "semanticscholar",
-          "openalex": "openalex", "crossref": "crossref"}
+if TYPE_CHECKING:
+    from shared.http import RateLimiter
+    from shared.settings import Settings
+
+# in the order sources are listed (`questlog sources`) and planned
+SOURCES: tuple[type[Source], ...] = (ArxivSource, ArxivOaiSource, SemanticScholarSource, OpenAlexSource,
+                                     CrossrefSource)
 
 
-def source_settings(settings: Settings, name: str) -> BaseModel:
-    return getattr(settings, GROUPS[name])
+def source_class(name: str) -> type[Source]:
+    """The class of the source named `name`. Raises PermanentError for a name no source has."""
+    for cls in SOURCES:
+        if cls.name == name:
+            return cls
+    raise PermanentError(f"unknown source {name!r}; one of {', '.join(cls.name for cls in SOURCES)}")
+
+
+def source_settings(settings: Settings, name: str) -> HttpSourceSettings:
+    return source_class(name).settings_of(settings)
 
 
 def enabled_names(settings: Settings) -> list[str]:
     """Names of the enabled sources, without building any client (for the CLI and reports)."""
-    return [name for name in GROUPS if source_settings(settings, name).enabled]
+    return [cls.name for cls in SOURCES if cls.settings_of(settings).enabled]
 
 
 def build_sources(settings: Settings, limiter: RateLimiter) -> dict[str, Source]:
-    """One client per enabled source. Imports are lazy: a process pays only for what it uses."""
-    sources: dict[str, Source] = {}
-    for name in enabled_names(settings):
-        group = source_settings(settings, name)
-        if name == "arxiv":
-            from shared.sources.arxiv import ArxivSource
-
-            sources[name] = ArxivSource(group, limiter)
-        elif name == "arxiv_oai":
-            from shared.sources.arxiv_oai import ArxivOaiSource
-
-            sources[name] = ArxivOaiSource(group, limiter)
-        elif name == "semanticscholar":
-            from shared.sources.semanticscholar import SemanticScholarSource
-
-            sources[name] = SemanticScholarSource(group, limiter)
-        elif name == "openalex":
-            from shared.sources.openalex import OpenAlexSource
-
-            sources[name] = OpenAlexSource(group, limiter)
-        elif name == "crossref":
-            from shared.sources.crossref import CrossrefSource
-
-            sources[name] = CrossrefSource(group, limiter)
-    return sources
+    """One client per enabled source."""
+    return {cls.name: cls(cls.settings_of(settings), limiter) for cls in SOURCES if cls.settings_of(settings).enabled}

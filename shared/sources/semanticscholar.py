@@ -26,18 +26,22 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
-import httpx
 from pydantic import Field, SecretStr
 
 from shared.errors import NotFound, PermanentError
-from shared.http import PoliteClient, RateLimiter, secrets_stay_home
 from shared.ids import split_arxiv_id
 from shared.records import PaperRecord
-from shared.settings_group import SettingsGroup
-from shared.sources.base import Feed, Page, Source
+from shared.sources.base import USER_AGENT, Feed, HttpSource, Page, PagedSourceSettings
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    import httpx
+
+    from shared.http import RateLimiter
 
 log = logging.getLogger(__name__)
 NAME = "semanticscholar"
@@ -45,15 +49,12 @@ RELEVANCE_CAP = 1000  # results a relevance search can reach (offset + limit)
 DEFAULT_FIELDS = "paperId,externalIds,title,abstract,authors,year,publicationDate,url,venue"
 
 
-class SemanticScholarSettings(SettingsGroup):
-    enabled: bool = Field(True, description="Use Semantic Scholar.")
+class SemanticScholarSettings(PagedSourceSettings):
     base_url: str = Field("https://api.semanticscholar.org", description="API root (tests point it at a replay).")
     api_key: SecretStr | None = Field(None, description="API key, sent as x-api-key and never logged. Unset: the "
                                       "shared unauthenticated pool, which answers 429 more often.")
     min_interval_s: float = Field(1.0, description="Seconds between requests with a key (S2 grants keys 1/s).")
     min_interval_no_key_s: float = Field(3.0, description="Seconds between requests without a key.")
-    timeout_s: float = Field(30.0, description="HTTP timeout per request.")
-    max_attempts: int = Field(4, description="Attempts per request on transient errors (429, 5xx, network).")
     max_body_mb: float = Field(10.0, description="Largest response body accepted (a bulk page of 1000 is ~2 MB).")
     page_size: int = Field(100, description="Results per request: search (max 100), citations and references "
                            "(max 1000), recommendations (max 500). Bulk search always returns up to 1000.")
@@ -64,37 +65,50 @@ class SemanticScholarSettings(SettingsGroup):
         "recent", description="Pool a single-paper recommendation draws from: recent papers, or all of CS.")
 
 
-class SemanticScholarSource(Source):
-    name = NAME
+class SemanticScholarSource(HttpSource):
+    name = group = NAME
+    label = "Semantic Scholar"
+    settings_class = SemanticScholarSettings
+    settings: SemanticScholarSettings
+    feeds = {"search": "caught_up", "citations": "one_shot", "references": "one_shot", "recommendations": "one_shot"}
+    every_s = 21600.0
 
     def __init__(self, settings: SemanticScholarSettings, limiter: RateLimiter, client: httpx.Client | None = None,
                  *, sleep: Callable[[float], None] = time.sleep) -> None:
-        self.settings = settings
-        self.client = client or httpx.Client(
-            timeout=settings.timeout_s, follow_redirects=True,
-            event_hooks={"request": [secrets_stay_home(settings.base_url, ("x-api-key",))]})
-        self.headers = {"User-Agent": "questlog/0.1 (self-hosted research assistant)"}
+        super().__init__(settings, limiter, client, sleep=sleep)
+        self.headers = {"User-Agent": USER_AGENT}
         if settings.api_key is not None:
             self.headers["x-api-key"] = settings.api_key.get_secret_value()
-        interval = settings.min_interval_s if settings.api_key is not None else settings.min_interval_no_key_s
-        self._http_args = dict(limiter=limiter, interval_s=interval, max_attempts=settings.max_attempts,
-                               max_bytes=int(settings.max_body_mb * 1e6), sleep=sleep)
-        self.http = PoliteClient(self.client, **self._http_args)
-        self.skipped = 0
         self.unresolved = 0
+
+    def client_options(self) -> dict[str, Any]:
+        from shared.http import secrets_stay_home
+
+        return {"event_hooks": {"request": [secrets_stay_home(self.settings.base_url, ("x-api-key",))]}}
+
+    def interval_s(self) -> float:
+        keyed = self.settings.api_key is not None
+        return self.settings.min_interval_s if keyed else self.settings.min_interval_no_key_s
+
+    @classmethod
+    def paper_ref(cls, ids: Mapping[str, str]) -> str | None:
+        """Its own paperId, else ARXIV:<id>, else the DOI. A bare DOI, not 'DOI:<doi>': S2 resolves both,
+        and the recorded responses the tests replay used the bare one."""
+        if ids.get(NAME):
+            return ids[NAME]
+        if ids.get("arxiv"):
+            return f"ARXIV:{ids['arxiv']}"
+        return ids.get("doi")
 
     # -- feeds --------------------------------------------------------------------------------
     def pages(self, feed: Feed, cursor: dict) -> Iterator[Page]:
         """Pages of the feed from `cursor` on; see the module docstring for cursors. Raises
         PermanentError for a feed kind S2 does not serve, a 4xx or a bad page; TransientError
         once PoliteClient's retries are spent."""
-        if not self.settings.enabled:
-            raise PermanentError(f"{NAME} is disabled (QUESTLOG_SEMANTICSCHOLAR__ENABLED)")
+        self.check(feed)
         if feed.kind == "recommendations":
             yield self._recommendations(feed)
             return
-        if feed.kind not in ("search", "citations", "references"):
-            raise PermanentError(f"{NAME} cannot serve a {feed.kind!r} feed")
         dates = {k: cursor[k] for k in ("from_date", "to_date") if cursor.get(k)}
         cursor = dict(cursor)
         while True:
@@ -207,10 +221,6 @@ class SemanticScholarSource(Source):
         response = self.http.post(self.settings.base_url.rstrip("/") + path, json=body, params=params,
                                   headers=self.headers)
         return _decode(response)
-
-    def close(self) -> None:
-        self.client.close()
-
 
 def _decode(response: httpx.Response) -> tuple:
     where = str(response.url)
