@@ -340,6 +340,24 @@ def bench_ingest(papers: int = typer.Option(300, "--papers"), as_json: bool = ty
     print(json.dumps(run(papers, progress=lambda m: err.print(m))))
 
 
+@bench_app.command("backfill")
+def bench_backfill(papers: int = typer.Option(20000, "--papers"),
+                   corpus: Path = typer.Option(None, "--corpus", help="ML Anthology papers folder (default: "
+                                                                      "../shared/data/mlanthology/papers)."),
+                   ledger_url: str = typer.Option(None, "--ledger-url", help="A PostgreSQL ledger instead of "
+                                                                              "SQLite (scale-out)."),
+                   as_json: bool = typer.Option(True, "--json")) -> None:
+    """N real ML papers through the pipeline, then a question's backfill over them and search latency."""
+    from questlog.bench_backfill import bench_backfill as run
+
+    folder = corpus or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mlanthology" / "papers"
+    if not folder.is_dir():
+        fail(f"no ML Anthology papers at {folder}; pass --corpus DIR")
+    if papers < 128:
+        fail("--papers must be at least 128")
+    print(json.dumps(run(folder, papers, ledger_url, progress=lambda m: err.print(m))))
+
+
 @bench_app.command("read")
 def bench_read(pdfs: Path = typer.Option(None, "--pdfs", help="Folder of PDFs to read (default: the test PDFs "
                                                                "in ../shared/data/fulltext beside the repository)."),

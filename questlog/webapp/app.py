@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from questlog.webapp import api, auth, conclusions, feeds, questions, triage
+from questlog.webapp import api, auth, conclusions, feeds, papers, questions, triage
 from questlog.webapp.common import CsrfRefused, error_response
 from shared.errors import NotFound, PermanentError
 from shared.ledger import Ledger
@@ -89,7 +89,8 @@ def create_app(settings: Settings, ledger: Ledger, password: str, login_pause_s:
     is answered after `login_pause_s`; `https_only` marks the session cookie Secure."""
     static = StaticFiles(directory=Path(__file__).with_name("static"))
     app = Starlette(
-        routes=[*auth.routes, *questions.routes, *triage.routes, *conclusions.routes, *feeds.routes, *api.routes,
+        routes=[*auth.routes, *questions.routes, *triage.routes, *conclusions.routes, *feeds.routes, *papers.routes,
+                *api.routes,
                 Mount("/static", static, name="static")],
         middleware=[Middleware(SecurityHeaders),
                     Middleware(SessionMiddleware, secret_key=auth.session_key(password),

@@ -156,6 +156,12 @@ class WorkbenchMixin:
             question_id, link_id = row.question_id, row.id
         return next(v for v in self.evidence(question_id) if v.id == link_id)
 
+    def paper_links(self, paper_id: str) -> list[EvidenceView]:
+        """Every link of one paper, to any question (question id order, best first within one)."""
+        with self.session() as s:
+            questions = sorted(set(s.scalars(select(EvidenceRow.question_id).where(EvidenceRow.paper_id == paper_id))))
+        return [v for q in questions for v in self.evidence(q) if v.paper_id == paper_id]
+
     def triage(self, question_id: int, *, verdicts: Collection[str | None] | None = None, says: str = "",
                found_from: datetime | None = None, search: str = "", sort: Literal["score", "date"] = "score",
                limit: int | None = None) -> list[EvidenceView]:

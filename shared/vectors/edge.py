@@ -77,6 +77,14 @@ class EdgeStore(VectorStore):
                 out[str(r.id)] = list(vec[using])
         return out
 
+    def optimize(self) -> None:
+        """Build the engine's indexes (HNSW) now. The embedded engine never optimises on its own: new
+        points are searched in plain segments, exact and at once; `questlog bench backfill` measures
+        what a build costs and buys."""
+        with self._lock:
+            for shard in self._shards.values():
+                shard.optimize()
+
     def count(self, collection: str) -> int:
         with self._lock:
             return int(self._shards[collection].count(qe.CountRequest(exact=True)))
