@@ -132,6 +132,13 @@ class LinkSettings(SettingsGroup):
                                                              "BM25 gets the rest.")
 
 
+class WebSettings(SettingsGroup):
+    public_url: str | None = Field(
+        None, description="The workbench's address as you reach it (e.g. https://questlog.home.arpa): digests then "
+                          "link each item to its page, with accept and reject links; an https address also marks "
+                          "the session cookie Secure. Unset: digests link to the papers only.")
+
+
 class DigestSettings(SettingsGroup):
     max_items: int = Field(20, description="Papers per digest.")
     directory: Path | None = Field(None, description="Folder for digest files; unset: <data_dir>/digests.")
@@ -181,6 +188,7 @@ class Settings(BaseSettings):
     link: LinkSettings = Field(default_factory=LinkSettings)
     fulltext: FullTextSettings = Field(default_factory=FullTextSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     flower: FlowerSettings = Field(default_factory=FlowerSettings)
     tasks: TaskSettings = Field(default_factory=TaskSettings)
     stance: StanceSettings = Field(default_factory=StanceSettings)

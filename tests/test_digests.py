@@ -157,7 +157,7 @@ def test_a_digest_whose_sender_died_mid_send_is_late_not_lost(tmp_path):
     from shared.records import PaperRecord
     from shared.settings import Settings
 
-    settings = Settings(data_dir=tmp_path, digest={"console": False})
+    settings = Settings(data_dir=tmp_path, digest={"console": False}, web={"public_url": "https://ql.example/"})
     led = Ledger(settings.ledger_url)
     q = led.add_question("Which digests survive a worker that dies mid-send?")
     rec = PaperRecord(source="arxiv", source_id="2606.99998v1", arxiv_id="2606.99998", arxiv_version=1,
@@ -174,6 +174,9 @@ def test_a_digest_whose_sender_died_mid_send_is_late_not_lost(tmp_path):
     msg = DigestRequested(question_id=q.id, window_end=datetime.now(timezone.utc) + timedelta(seconds=1))
     did = summarizer.compose({"question_id": q.id, "window_end": msg.window_end},
                              Runtime(context=AgentContext(deps)))["digest"].id
+    (item,) = summarizer.compose({"question_id": q.id, "window_end": msg.window_end},
+                                 Runtime(context=AgentContext(deps)))["digest"].items
+    assert item.page_url == f"https://ql.example/evidence/{item.evidence_id}"  # the workbench's page of the link
     assert led.claim_delivery(did, channels[0])  # the worker that claimed it dies here, before sending
     with pytest.raises(TransientError, match="another worker"):
         summarizer.run(msg, deps)
@@ -185,3 +188,33 @@ def test_a_digest_whose_sender_died_mid_send_is_late_not_lost(tmp_path):
     assert len(sent) == 1 and channels[0] in sent[0].channels
     assert led.question(q.id).digested_until is not None
     deps.close()
+
+
+def linked_digest() -> Digest:
+    item = replace(a_digest().items[0], evidence_id="e-42", page_url="https://questlog.home.arpa/evidence/e-42",
+                   title="A <script>alert(1)</script> paper", where="p. 7, §5.2 Main Results",
+                   pdf_url="https://arxiv.org/pdf/2606.00001v1#page=7")
+    return replace(a_digest(), items=(item,))
+
+
+def test_the_email_digest_has_an_escaped_html_part_linking_each_item_to_its_page_with_accept_and_reject(smtp):
+    from email import message_from_bytes, policy
+
+    settings = DigestSettings(smtp_host="127.0.0.1", smtp_port=smtp.port, email_to=["me@example.org"])
+    EmailNotifier(settings).send(linked_digest())
+    mail = message_from_bytes(smtp.messages[0].content, policy=policy.default)
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    assert "review: https://questlog.home.arpa/evidence/e-42" in text
+    assert "accept: https://questlog.home.arpa/evidence/e-42?do=accept" in text
+    assert '<a href="https://questlog.home.arpa/evidence/e-42?do=reject">Reject</a>' in html
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert '<a href="https://arxiv.org/pdf/2606.00001v1#page=7">p. 7, §5.2 Main Results</a>' in html
+
+
+def test_slack_items_carry_accept_and_reject_links_when_the_workbench_has_an_address():
+    text = SlackNotifier("http://127.0.0.1:1/hook").payload(linked_digest())["blocks"][1]["text"]["text"]
+    assert "<https://questlog.home.arpa/evidence/e-42?do=accept|Accept>" in text
+    assert "<https://questlog.home.arpa/evidence/e-42?do=reject|Reject>" in text
+    plain = SlackNotifier("http://127.0.0.1:1/hook").payload(a_digest())["blocks"][1]["text"]["text"]
+    assert "Accept" not in plain  # no address configured: no links to a page that cannot be reached

@@ -52,7 +52,8 @@ class WebServer:
                  login_pause_s: float = 1.0) -> None:
         self.settings, self.ledger, self.socket = settings, ledger, sock
         self.server_address = sock.getsockname()
-        self.app = create_app(settings, ledger, password, login_pause_s=login_pause_s)
+        secure = (settings.web.public_url or "").startswith("https://")  # behind TLS: the cookie says so
+        self.app = create_app(settings, ledger, password, login_pause_s=login_pause_s, https_only=secure)
         config = uvicorn.Config(self.app, log_config=None, access_log=True, server_header=False,
                                 proxy_headers=False, lifespan="off", timeout_graceful_shutdown=5)
         self.server = uvicorn.Server(config)

@@ -22,6 +22,11 @@ class DigestItem:
     answer: str = ""  # yes | no | mixed | unclear for a yes/no question, else ""
     where: str = ""  # a body passage's place: "p. 7, §5.2 Main Results"; "" for an abstract
     pdf_url: str | None = None  # the PDF at that page
+    page_url: str | None = None  # the link's page in the workbench (QUESTLOG_WEB__PUBLIC_URL set), else None
+
+    def decide_url(self, decision: str) -> str | None:
+        """The workbench page that asks to accept or reject this link (a GET there changes nothing)."""
+        return f"{self.page_url}?do={decision}" if self.page_url else None
 
     @property
     def label(self) -> str:
@@ -54,6 +59,9 @@ class Digest:
                 lines.append(f"   {it.url}")
             if it.where:
                 lines.append(f"   {it.where}" + (f" — {it.pdf_url}" if it.pdf_url else ""))
+            if it.page_url:
+                lines.append(f"   review: {it.page_url}  (accept: {it.decide_url('accept')}  "
+                             f"reject: {it.decide_url('reject')})")
             quote = it.rationale or it.passage
             lines.append(f"   \u201c{quote[:300]}{'…' if len(quote) > 300 else ''}\u201d")
         lines.append(f"\ndigest {self.id}")

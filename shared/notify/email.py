@@ -1,12 +1,23 @@
-"""Digests by SMTP. The Message-ID is derived from the digest id, so mail clients can spot a duplicate."""
+"""Digests by SMTP: plain text and an HTML alternative (a Jinja2 template, autoescaped: a paper's title
+cannot inject markup). The Message-ID is derived from the digest id, so mail clients can spot a duplicate."""
 
 from __future__ import annotations
 
 import smtplib
 from email.message import EmailMessage
 
+from jinja2 import Environment, PackageLoader, select_autoescape
+
 from shared.notify.base import DeliveryError, Digest
 from shared.settings import DigestSettings
+
+
+_TEMPLATES = Environment(loader=PackageLoader("shared.notify", "templates"), autoescape=select_autoescape(["html"]))
+
+
+def render_html(digest: Digest) -> str:
+    since = digest.window_start.strftime("%Y-%m-%d %H:%M") if digest.window_start else "the start"
+    return _TEMPLATES.get_template("digest.html").render(digest=digest, since=since)
 
 
 class EmailNotifier:
@@ -22,6 +33,7 @@ class EmailNotifier:
         msg["To"] = ", ".join(self.settings.email_to)
         msg["Message-ID"] = f"<{digest.id}@questlog>"
         msg.set_content(digest.render_text())
+        msg.add_alternative(render_html(digest), subtype="html")
         return msg
 
     def send(self, digest: Digest) -> None:

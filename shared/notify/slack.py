@@ -34,6 +34,9 @@ class SlackNotifier:
             quote = escape((it.rationale or it.passage)[:280])
             where = f", {escape(it.where)}" if it.where else ""
             head = f"*[{it.label}]* {link} ({escape(it.paper_key)}{where}, {it.score:.2f})"
+            if it.page_url:
+                head += (f"  <{_link_url(it.decide_url('accept'))}|Accept> · <{_link_url(it.decide_url('reject'))}"
+                         "|Reject>")
             blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"{head}\n> {quote}"}})
         return {"text": digest.subject, "blocks": blocks[:50]}
 
