@@ -77,14 +77,76 @@ def note(evidence_id: str, text: str = typer.Argument(..., help='The note; "" cl
 
 
 @export_app.command("import")
-def import_csv(file: Path = typer.Argument(..., help="A CSV written by `questlog export --format csv`."),
+def import_csv(file: Path = typer.Argument(..., help="A reading list (CSV or XLSX: question, arxiv_id, doi, "
+                                                     "title, year, note), or a CSV that `export --format csv` wrote."),
                dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing.")
                ) -> None:
-    """Restore questions (with their ids), papers, passages and evidence links with their verdicts and
-    notes from an exported CSV, in one transaction: any bad row (reported by its row number, the
-    header being row 1) and nothing is written. Each row must carry its paper's title and passage
-    text; a row with only a DOI or arXiv id is refused (looking it up through the sources is not
-    supported yet). Imported passages are embedded when the stack next runs."""
+    """Import a reading list or restore an export, in one transaction (a bad row, named by its row
+    number with the header as row 1, and nothing is written).
+
+    A reading list's papers are looked up (arXiv ids through arXiv, DOIs through Crossref) and become
+    accepted evidence for their question with your note; a question not asked yet is added; a paper
+    that cannot be found is kept as an unresolved entry that says why. An export CSV restores
+    questions with their ids, papers, passages and links with their verdicts and notes. Imported
+    passages are embedded when the stack runs."""
+    from questlog.cli_common import err, fail, ledger
+    from questlog.exporting import reading_list
+    from shared.errors import PermanentError
+
+    try:
+        header, rows = reading_list.read_rows(file)
+    except PermanentError as e:
+        fail(f"nothing imported: {escape(str(e))}")
+    if not reading_list.is_reading_list({h.strip().lower() for h in header}):
+        return _restore_export(file, dry_run)
+    entries, errors = reading_list.parse_entries(rows)
+    if errors:
+        for e in errors:
+            err.print(f"[red]error:[/red] {escape(e)}", highlight=False)
+        fail(f"nothing imported: {len(errors)} problem(s) in {file}")
+    _import_reading_list(entries, dry_run, ledger(create=not dry_run))
+
+
+def _import_reading_list(entries, dry_run: bool, led) -> None:
+    from questlog.cli_common import err, fail, out, settings
+    from questlog.exporting import reading_list
+    from shared.errors import PermanentError
+    from shared.http import LocalRateLimiter
+    from shared.ids import normalize_text
+
+    s, limiter = settings(), LocalRateLimiter()
+    arxiv = crossref = None
+    if s.arxiv.enabled:
+        from shared.sources.arxiv import ArxivSource
+
+        arxiv = ArxivSource(s.arxiv, limiter)
+    if s.crossref.enabled:
+        from shared.sources.crossref import CrossrefSource
+
+        crossref = CrossrefSource(s.crossref, limiter)
+    try:
+        found = reading_list.resolve(entries, arxiv, crossref, progress=lambda m: err.print(escape(m)))
+    finally:
+        for source in (arxiv, crossref):
+            if source is not None:
+                source.close()
+    questions = led.questions()
+    links = reading_list.to_links(found, {normalize_text(q.text): q.id for q in questions},
+                                  max((q.id for q in questions), default=0) + 1)
+    try:
+        counts = led.restore(links, dry_run=dry_run)
+    except PermanentError as e:
+        fail(f"nothing imported: {escape(str(e))}")
+    unresolved = [r for r in found if not r.resolved]
+    for r in unresolved:
+        err.print(f"[yellow]row {r.entry.row}:[/yellow] {escape(r.entry.named)} kept unresolved: {escape(r.reason)}",
+                  highlight=False)
+    changes = ", ".join(f"{n} {what}" for what, n in counts.items())
+    out.print(f"{'dry run, nothing written: would make ' if dry_run else ''}{len(links)} row(s), "
+              f"{len(found) - len(unresolved)} resolved, {len(unresolved)} unresolved: {changes}", markup=False)
+
+
+def _restore_export(file: Path, dry_run: bool) -> None:
     from questlog.cli_common import err, fail, ledger, out
     from questlog.exporting.csv_import import read_links
     from shared.errors import PermanentError

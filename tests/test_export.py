@@ -329,7 +329,7 @@ def test_an_import_with_bad_rows_names_each_row_and_writes_nothing(seeded, tmp_p
     r = ql(tmp_path / "fresh", "import", str(rewrite(backup, tmp_path / "bad.csv", spoil)))
     assert r.returncode == 2
     assert "row 3: verdict must be accepted, rejected or empty; got 'maybe'" in r.stderr
-    assert "row 4: only an id (arxiv:" in r.stderr and "not supported yet" in r.stderr
+    assert "row 4: only an id (arxiv:" in r.stderr and "import a reading list" in r.stderr
     assert "row 5: question_id is not valid: 'x'" in r.stderr and "row 2" not in r.stderr
     assert json.loads(ql(tmp_path / "fresh", "questions", "--json").stdout) == []
 

@@ -1,8 +1,8 @@
 """Reading back the CSV that `questlog export --format csv` writes, as links the ledger can restore.
 
 Each row must carry its paper itself: canonical id (or DOI), title, authors, year or date,
-abstract and the linked passage's text. A row with only a DOI or an arXiv id is refused:
-looking a paper up through the network sources is not supported yet. Rows are numbered as a
+abstract and the linked passage's text. A row with only a DOI or an arXiv id is refused here: a
+reading list (`questlog.exporting.reading_list`) is the format whose papers are looked up. Rows are numbered as a
 spreadsheet shows them (the header is row 1). Every bad row is reported; none is returned then.
 """
 
@@ -54,8 +54,9 @@ def _link(origin: str, row: dict[str, str]) -> RestoredLink:
     if not paper and not row["title"]:
         raise BadRow("no paper (paper, doi and title are empty)")
     if not row["title"] or not row["passage"]:
-        raise BadRow(f"only an id ({paper}) without its title and passage text; looking papers up by DOI or "
-                     "arXiv id through the sources is not supported yet")
+        raise BadRow(f"only an id ({paper}) without its title and passage text: a row of an export carries its "
+                     "paper; to have papers looked up by id, import a reading list (columns question, arxiv_id, "
+                     "doi, title, note)")
     if row["verdict"] not in _VERDICTS:
         raise BadRow(f"verdict must be accepted, rejected or empty; got {row['verdict']!r}")
     status = row.get("question_status") or "open"
