@@ -252,6 +252,7 @@ def up(flower: bool = typer.Option(True, "--flower/--no-flower")) -> None:
     try:
         while True:
             restarted, given_up = stack.heal()
+            stack.rotate_logs()
             for c in restarted:
                 err.print(f"[yellow]{c.name} stopped unexpectedly and was restarted[/yellow] (see {c.log})")
             if given_up:

@@ -2,7 +2,8 @@
 
 `Stack` starts each as a child process with the settings passed down through
 the environment, logs each to <data_dir>/logs/<name>.log, restarts a child that
-dies (`heal`, at most RESTARTS times in RESTART_WINDOW_S), and stops them all
+dies (`heal`, at most RESTARTS times in RESTART_WINDOW_S), rotates a log that grew past
+LOG_MAX_BYTES (`rotate_logs`, keeping LOG_KEEP old ones), and stops them all
 (SIGTERM: Celery's warm shutdown, then SIGKILL after a grace period) on exit. One
 stack per data directory: a second is refused while the first holds its lock.
 """
@@ -26,6 +27,8 @@ from shared.settings import Settings
 PY = sys.executable
 RESTARTS = 5  # a child that dies more often than this within the window is left dead: it would only crash again
 RESTART_WINDOW_S = 600.0
+LOG_MAX_BYTES = 20_000_000  # a child's log past this is rotated: <name>.log.1 .. .LOG_KEEP, oldest dropped
+LOG_KEEP = 3
 
 
 @dataclass
@@ -167,6 +170,27 @@ class Stack:
             self._spawn(child)
             restarted.append(child)
         return restarted, given_up
+
+    def rotate_logs(self, max_bytes: int = LOG_MAX_BYTES, keep: int = LOG_KEEP) -> list[Path]:
+        """Rotate each child's log that grew past `max_bytes` (copy, then truncate: the child keeps its
+        file open in append mode, so its next line lands at the start of the emptied file; a line written
+        in the instant between the copy and the truncation is lost, the price of not restarting it).
+        Months of running keep at most (keep + 1) * max_bytes per child. Returns the logs rotated."""
+        rotated = []
+        for child in self.children:
+            log = child.log
+            if log is None or not log.exists() or log.stat().st_size <= max_bytes:
+                continue
+            for n in range(keep - 1, 0, -1):
+                older = log.with_name(f"{log.name}.{n}")
+                if older.exists():
+                    older.replace(log.with_name(f"{log.name}.{n + 1}"))
+            with open(log, "rb") as src, open(log.with_name(f"{log.name}.1"), "wb") as dst:
+                while chunk := src.read(1 << 20):
+                    dst.write(chunk)
+            os.truncate(log, 0)
+            rotated.append(log)
+        return rotated
 
     def stop(self, grace_s: float = 20.0) -> None:
         for c in self.children:
