@@ -1,9 +1,10 @@
-"""`questlog add FILE.pdf | arXiv id`: put a paper into the library and read it in full.
+"""`questlog add FILE.pdf | arXiv id | DOI`: put a paper into the library and read it in full.
 
 A local PDF is read (pages, sections, captions; references cut), matched to a paper the library
 knows by the arXiv id or DOI printed in it, else by its title, else kept as a new paper; the PDF is
-copied into the data directory. An arXiv id is looked up through arXiv and its PDF fetched. Either
-way the reader stores the paper's passages at once; a running stack embeds and links them against
+copied into the data directory. An arXiv id is looked up through arXiv and its PDF fetched; a DOI is
+looked up through Crossref (else OpenAlex) and its PDF fetched from arXiv or the open-access copy
+OpenAlex knows. Either way the reader stores the paper's passages at once; a running stack embeds and links them against
 every open question (else the next `questlog up` does). Exit codes as in `questlog.cli`.
 """
 
@@ -17,12 +18,14 @@ from rich.markup import escape
 
 add_app = typer.Typer()
 
+DOI = re.compile(r"^(?:doi:|https?://(?:dx\.)?doi\.org/)?(10\.\d{4,9}/\S+)$", re.IGNORECASE)
 ARXIV_ID = re.compile(r"^(?:arxiv:|https?://arxiv\.org/(?:abs|pdf)/)?(\d{4}\.\d{4,5})(?:v(\d+))?(?:\.pdf)?$",
                       re.IGNORECASE)
 
 
 @add_app.command()
-def add(target: str = typer.Argument(..., help="A PDF file, or an arXiv id (2501.10120, arXiv:2501.10120v2)."),
+def add(target: str = typer.Argument(..., help="A PDF file, an arXiv id (2501.10120, arXiv:2501.10120v2) or a "
+                                                "DOI (10.1073/pnas.1414271111)."),
         question: int = typer.Option(None, "--question", "-q",
                                      help="Also record the paper as accepted evidence for this question.")) -> None:
     """Add a paper and read it in full; its passages are linked to every open question."""
@@ -44,8 +47,10 @@ def add(target: str = typer.Argument(..., help="A PDF file, or an arXiv id (2501
             paper_id = _add_file(deps, path)
         elif (m := ARXIV_ID.match(target.strip())) is not None:
             paper_id = _add_arxiv(deps, m.group(1), int(m.group(2)) if m.group(2) else None)
+        elif (m := DOI.match(target.strip())) is not None:
+            paper_id = _add_doi(deps, m.group(1))
         else:
-            fail(f"{target!r} is neither a file nor an arXiv id (DOI lookup is not supported yet: add the PDF)")
+            fail(f"{target!r} is neither a file, an arXiv id nor a DOI")
     except PermanentError as e:
         fail(escape(str(e)))
     _store_and_send(deps, paper_id, question, pipeline_or_none(s), out)
@@ -82,9 +87,7 @@ def _add_file(deps, path: Path) -> str:
 
 
 def _add_arxiv(deps, arxiv_id: str, version: int | None) -> str:
-    from agents.reader.fulltext import fetch_and_read
     from questlog.cli_common import err, fail
-    from shared.messages import FullTextRequested
     from shared.sources.arxiv import ArxivSource
 
     source = ArxivSource(deps.settings.arxiv, deps.limiter)
@@ -97,6 +100,32 @@ def _add_arxiv(deps, arxiv_id: str, version: int | None) -> str:
     paper_id = deps.ledger.upsert_paper(record).paper_id
     paper = deps.ledger.paper(paper_id)
     err.print(f"arXiv {arxiv_id}: {escape(paper.title[:90])}; fetching its PDF", highlight=False)
+    return _read_found(deps, paper_id)
+
+
+def _add_doi(deps, doi: str) -> str:
+    """Looked up through Crossref (else OpenAlex); its PDF from arXiv when the paper is there, else the
+    open-access copy OpenAlex knows."""
+    from questlog.cli_common import err, fail
+    from shared.errors import NotFound
+
+    source = deps.sources.get("crossref") or deps.sources.get("openalex")
+    if source is None:
+        fail("looking a DOI up needs Crossref or OpenAlex (QUESTLOG_CROSSREF__ENABLED, QUESTLOG_OPENALEX__ENABLED)")
+    try:
+        record = source.work(doi, found_via="added:doi")
+    except NotFound as e:
+        fail(str(e))
+    paper_id = deps.ledger.upsert_paper(record).paper_id
+    err.print(f"doi:{doi}: {escape(record.title[:90])}; looking for its full text", highlight=False)
+    return _read_found(deps, paper_id)
+
+
+def _read_found(deps, paper_id: str) -> str:
+    from agents.reader.fulltext import fetch_and_read
+    from questlog.cli_common import err
+    from shared.messages import FullTextRequested
+
     fetch_and_read(FullTextRequested(paper_ids=(paper_id,), reason="added"), deps)
     row = deps.ledger.fulltext(paper_id)
     if row is None or row.status != "read":

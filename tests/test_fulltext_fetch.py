@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from agents.deps import Deps
@@ -48,7 +49,9 @@ def library(tmp_path):
     server.route("/pdf", pdfs)
     settings = Settings(data_dir=tmp_path, fulltext={"arxiv_pdf_url": f"{server.url}/pdf/{{id}}",
                                                      "min_interval_s": 0, "max_attempts": 2, "max_pdf_mb": 20})
-    deps = Deps(settings=settings, ledger=Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}"))
+    # no source clients: OpenAlex's open-access lookup is tested on its recorded answers below
+    deps = Deps(settings=settings, ledger=Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}"),
+                overrides={"sources": {}})
     yield deps, pdfs, server
     deps.close()
     server.stop()
@@ -115,14 +118,14 @@ def test_every_broken_full_text_is_recorded_with_its_reason_and_the_good_one_is_
     assert "could not fetch" in reasons["00005"].reason and "503" in reasons["00005"].reason
     assert "cap" in reasons["00006"].reason
     assert "404" in reasons["00007"].reason
-    assert "only arXiv papers" in deps.ledger.fulltext(other).reason
+    assert "OpenAlex, which finds open-access copies by DOI, is disabled" in deps.ledger.fulltext(other).reason
     assert reasons["10120"].status == "read"
 
 
-def ql(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+def ql(data_dir: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     import os
 
-    env = {**os.environ, "QUESTLOG_BROKER__URL": "redis://127.0.0.1:1/0", "HF_HUB_OFFLINE": "1"}
+    env = {**os.environ, "QUESTLOG_BROKER__URL": "redis://127.0.0.1:1/0", "HF_HUB_OFFLINE": "1", **(env or {})}
     return subprocess.run([sys.executable, "-m", "questlog.cli", "--data-dir", str(data_dir), *args],
                           capture_output=True, text=True, env=env, timeout=300)
 
@@ -160,6 +163,70 @@ def test_adding_a_file_that_is_not_a_readable_pdf_is_refused_with_the_reason(tmp
     assert r.returncode == 2 and message in r.stderr, r.stderr
 
 
-def test_adding_something_that_is_neither_a_file_nor_an_arxiv_id_says_so(tmp_path):
-    r = ql(tmp_path, "add", "10.1234/some-doi")
-    assert r.returncode == 2 and "neither a file nor an arXiv id" in r.stderr
+def test_adding_something_that_is_neither_a_file_an_arxiv_id_nor_a_doi_says_so(tmp_path):
+    r = ql(tmp_path, "add", "some words")
+    assert r.returncode == 2 and "neither a file, an arXiv id nor a DOI" in r.stderr
+
+
+def test_adding_a_doi_looks_it_up_and_keeps_its_abstract_when_no_full_text_can_be_had(tmp_path, replay):
+    _, api = replay
+    env = {"QUESTLOG_CROSSREF__BASE_URL": f"{api.url}/api.crossref.org", "QUESTLOG_CROSSREF__MIN_INTERVAL_S": "0",
+           "QUESTLOG_OPENALEX__ENABLED": "false", "QUESTLOG_SEMANTICSCHOLAR__ENABLED": "false",
+           "QUESTLOG_ARXIV__ENABLED": "false", "QUESTLOG_ARXIV_OAI__ENABLED": "false"}
+    r = ql(tmp_path, "add", "https://doi.org/10.1371/journal.pone.0033693", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "doi:10.1371/journal.pone.0033693: Methylphenidate Exposure Induces Dopamine" in r.stderr
+    assert "no full text: not on arXiv; OpenAlex, which finds open-access copies by DOI, is disabled" in r.stderr
+    assert "abstract only, 1 passages (0 from the body)" in r.stdout
+    r = ql(tmp_path, "add", "10.1371/journal.none.404", env=env)
+    assert r.returncode == 2 and "no work with DOI" in r.stderr
+
+
+class ToLoopback(httpx.BaseTransport):
+    """The network edge for a PDF whose open-access copy is on a publisher's host: every request goes to
+    the loopback server instead (host and path kept in the path), so no test reaches another address."""
+
+    def __init__(self, server_url: str) -> None:
+        self.server = httpx.URL(server_url)
+        self.inner = httpx.HTTPTransport()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.url = request.url.copy_with(scheme="http", host=self.server.host, port=self.server.port,
+                                            path=f"/{request.url.host}{request.url.path}")
+        return self.inner.handle_request(request)
+
+
+def test_a_paper_not_on_arxiv_is_read_from_the_open_access_copy_openalex_knows_for_its_doi(tmp_path, replay):
+    from shared.fulltext.fetch import PdfFetcher
+    from shared.http import LocalRateLimiter
+    from shared.sources.openalex import OpenAlexSettings, OpenAlexSource
+
+    recorded, api = replay
+    pdf_host = ReplayServer().start()
+    pdf_host.route("/europepmc.org/articles/pmc4234579", lambda req: pdf(PASA.read_bytes()))
+    settings = Settings(data_dir=tmp_path, fulltext={"min_interval_s": 0, "max_attempts": 1})
+    openalex = OpenAlexSource(OpenAlexSettings(base_url=f"{api.url}/api.openalex.org", min_interval_s=0),
+                              LocalRateLimiter())
+    fetcher = PdfFetcher(settings.fulltext, LocalRateLimiter(),
+                         client=httpx.Client(transport=ToLoopback(pdf_host.url), follow_redirects=True))
+    deps = Deps(settings=settings, ledger=Ledger(f"sqlite:///{tmp_path / 'ledger.sqlite3'}"),
+                overrides={"sources": {"openalex": openalex}, "fetcher": fetcher})
+    try:
+        journal = deps.ledger.upsert_paper(PaperRecord(
+            source="crossref", source_id="10.1073/pnas.1414271111", doi="10.1073/pnas.1414271111",
+            title="A PNAS paper that arXiv does not hold")).paper_id
+        nowhere = deps.ledger.upsert_paper(PaperRecord(source="crossref", source_id="10.1234/none",
+                                                       doi="10.1046/j.1365-2699.2003.00795",
+                                                       title="A paper OpenAlex has never heard of")).paper_id
+        sent = fetch_and_read(FullTextRequested(paper_ids=(journal, nowhere)), deps)
+        assert sent == [PapersFound(paper_ids=(journal,))]
+        row = deps.ledger.fulltext(journal)
+        assert (row.status, row.origin, row.pages) == ("read", "openalex", 15)
+        # the best location is the publisher's landing page; the first open-access PDF is Europe PMC's
+        assert row.location == "https://europepmc.org/articles/pmc4234579?pdf=render"
+        assert "OpenAlex" in deps.ledger.fulltext(nowhere).reason
+    finally:
+        deps.close()
+        openalex.close()
+        fetcher.close()
+        pdf_host.stop()

@@ -1,7 +1,8 @@
 """Reading papers in full: fetch the PDF (or take the user's file), read it, record the outcome.
 
 `fetch_and_read` serves FullTextRequested: for each paper it claims the reading in the ledger
-(one fetch per paper version, never two workers at once), finds where its PDF is (arXiv today),
+(one fetch per paper version, never two workers at once), finds where its PDF is (arXiv's copy of
+its version, else the open-access copy OpenAlex knows for its DOI),
 fetches it politely, reads it (cached by content hash) and records `read` or `unavailable` with the
 reason — a paper without an obtainable full text is a clear record, not an error that holds up the
 rest. The papers read go on as PapersFound: the reader then stores their body passages, which are
@@ -29,31 +30,57 @@ def fetch_and_read(msg: FullTextRequested, deps: Deps) -> list[Message]:
     settings = deps.settings.fulltext
     read: list[str] = []
     for paper in deps.ledger.papers(list(msg.paper_ids)):
-        if not deps.ledger.claim_fulltext(paper.id, paper.version):
+        # a paper the user adds is tried again even when an earlier try found nothing
+        if not deps.ledger.claim_fulltext(paper.id, paper.version, again=msg.reason == "added"):
             continue
-        url = arxiv_pdf_url(settings.arxiv_pdf_url, paper.canonical_id, paper.version)
-        if url is None:
+        try:
+            origin, url, why_not = _location(deps, paper)
+        except TransientError as err:
             deps.ledger.record_fulltext(paper.id, "unavailable", version=paper.version,
-                                        reason="no open full-text location known (only arXiv papers are fetched)")
+                                        reason=f"could not look for an open-access copy: {err}")
+            continue
+        if url is None:
+            deps.ledger.record_fulltext(paper.id, "unavailable", version=paper.version, reason=why_not)
             continue
         try:
             data = deps.fetcher.fetch(url)
             reading = deps.readings.read_pdf(data, max_pages=settings.max_pages)
         except TransientError as err:  # retried in the fetcher already: recorded, so a user can see it
-            deps.ledger.record_fulltext(paper.id, "unavailable", version=paper.version, origin="arxiv",
+            deps.ledger.record_fulltext(paper.id, "unavailable", version=paper.version, origin=origin,
                                         location=url, reason=f"could not fetch: {err}")
             log.warning("full text of %s: %s", paper.canonical_id, err)
             continue
         except PermanentError as err:
-            deps.ledger.record_fulltext(paper.id, "unavailable", version=paper.version, origin="arxiv",
+            deps.ledger.record_fulltext(paper.id, "unavailable", version=paper.version, origin=origin,
                                         location=url, reason=str(err))
             log.info("no full text for %s: %s", paper.canonical_id, err)
             continue
-        deps.ledger.record_fulltext(paper.id, "read", version=paper.version, origin="arxiv", location=url,
+        deps.ledger.record_fulltext(paper.id, "read", version=paper.version, origin=origin, location=url,
                                     reason=msg.reason, content_hash=deps.readings.key(data),
                                     pages=reading.pages, passages=len(reading.passages))
         read.append(paper.id)
     return [PapersFound(paper_ids=tuple(read))] if read else []
+
+
+def _location(deps: Deps, paper) -> tuple[str, str | None, str]:
+    """(origin, PDF URL or None, why none): arXiv's PDF of the paper's version, else the open-access copy
+    OpenAlex knows for its DOI. Raises TransientError when OpenAlex cannot be asked now."""
+    url = arxiv_pdf_url(deps.settings.fulltext.arxiv_pdf_url, paper.canonical_id, paper.version)
+    if url is not None:
+        return "arxiv", url, ""
+    dois = [k.removeprefix("doi:") for k in deps.ledger.paper_keys([paper.id])[paper.id] if k.startswith("doi:")]
+    openalex = deps.sources.get("openalex")
+    if not dois:
+        return "", None, "no open full-text location known (not on arXiv, and no DOI to look one up by)"
+    if openalex is None:
+        return "", None, "not on arXiv; OpenAlex, which finds open-access copies by DOI, is disabled"
+    try:
+        pdf = openalex.open_pdf(dois[0])
+    except PermanentError as err:
+        return "", None, f"not on arXiv; OpenAlex: {err}"
+    if pdf is None:
+        return "", None, f"not on arXiv, and OpenAlex knows no open-access PDF of doi:{dois[0]}"
+    return "openalex", pdf, ""
 
 
 def keep_file(deps: Deps, data: bytes, key: str) -> Path:

@@ -113,6 +113,24 @@ class OpenAlexSource(HttpSource):
         except ValueError as err:
             raise PermanentError(f"{NAME}: {where}: unusable work: {err}") from err
 
+    def open_pdf(self, doi: str) -> str | None:
+        """Where an open-access PDF of the work with this DOI is: its `best_oa_location.pdf_url`, else the
+        first open-access location that has a PDF (the best location is often a landing page), or None
+        when OpenAlex knows none. Raises NotFound for a DOI OpenAlex does not have."""
+        bare = doi.strip().lower().removeprefix("doi:").removeprefix("https://doi.org/")
+        try:
+            body, _ = self._get(f"/works/https://doi.org/{quote(bare, safe='')}", {})
+        except PermanentError as err:
+            if "HTTP 404" in str(err):
+                raise NotFound(f"{NAME}: no work with DOI {bare!r}") from None
+            raise
+        locations = [body.get("best_oa_location"), *(body.get("locations") or [])]
+        for loc in locations:
+            url = loc.get("pdf_url") if isinstance(loc, dict) and loc.get("is_oa", True) else None
+            if isinstance(url, str) and url.startswith(("https://", "http://")):
+                return url
+        return None
+
     def _one(self, work: object, found_via: str, where: str, index: int) -> PaperRecord | None:
         return self.parse_or_skip(_record, work, found_via, where, index)
 
