@@ -85,6 +85,11 @@ class Ledger(CorpusMixin, EvidenceMixin, FullTextMixin, RestoreMixin, WorkbenchM
                 _WRITE_FIRST.reset(token)
 
     # -- questions -------------------------------------------------------
+    def ping(self) -> None:
+        """Reach the database once (a health check). Raises the driver's error when it does not answer."""
+        with self.session() as s:
+            s.scalar(select(1))
+
     def add_question(self, text: str, models: list[str] | None = None) -> QuestionRow:
         """Add an open question. Raises PermanentError for a duplicate, or a text with nothing to search
         for (empty, only function words or symbols), saying why."""
