@@ -157,9 +157,17 @@ class Stack:
         return [c for c in self.children if c.proc and c.proc.poll() is not None]
 
     def heal(self) -> tuple[list[Child], list[Child]]:
-        """Restart each dead child. Returns (restarted, given up): a child restarted RESTARTS times
-        within RESTART_WINDOW_S is left dead, since it would only crash again."""
+        """Restart the embedded broker if it died (its append-only file brings the queues back; the
+        workers reconnect by themselves), then each dead child. Returns (restarted, given up): a child
+        restarted RESTARTS times within RESTART_WINDOW_S is left dead, since it would only crash again."""
         restarted, given_up = [], []
+        if self.redis is not None and self.redis.dead:
+            broker = Child("redis", [], log=self.redis.dir / "redis.log")
+            try:
+                self.redis.start()
+                restarted.append(broker)
+            except RuntimeError:  # it will not come back: nothing can run without it
+                given_up.append(broker)
         now = time.monotonic()
         for child in self.dead():
             recent = [t for t in (child.restarts or []) if now - t < RESTART_WINDOW_S]

