@@ -195,7 +195,7 @@ def train_stance_cmd(out: Path = typer.Option(None, help="Where to write the mod
                      max_pairs: int = typer.Option(None, help="Cap on training pairs (for a quick run).")) -> None:
     """Train the stance and rationale cross-encoder reproducibly from the packaged MiniLM weights."""
     from shared.stance import DEFAULT_MODEL_DIR
-    from shared.stance.train import train_stance
+    from training.stance import train_stance
 
     with Bar() as bar:
         metrics = train_stance(out or DEFAULT_MODEL_DIR, epochs=epochs, seed=seed, max_pairs=max_pairs,

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from shared.stance.train import DEFAULT_DATA, TrainProgress, train_stance  # noqa: E402
+from training.stance import DEFAULT_DATA, TrainProgress, train_stance  # noqa: E402
 
 
 def show(p: TrainProgress) -> None:

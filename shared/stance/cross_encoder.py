@@ -89,7 +89,7 @@ def decide(
     return Judgement(STANCES[k], probs[best][k], rationale, evidence, model)
 
 
-# ---- torch side: shared with shared.stance.train ----------------------------------------
+# ---- torch side: shared with training.stance -------------------------------------------
 
 
 def build_model(base_path: Path):

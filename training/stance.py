@@ -26,7 +26,7 @@ from shared.stance.base import STANCES
 from shared.stance.cross_encoder import CrossEncoderJudge, build_model, decide, logits_of, save_model, tokenize, write_meta
 from shared.stance.evaluate import EvidencePair, read_evidence, score_judgements
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"  # ../shared beside the repo
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared beside the repo
 
 
 @dataclass(frozen=True)
