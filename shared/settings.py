@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from shared.expansion import ExpansionSettings
 from shared.relevance.base import JudgeSettings
 from shared.scouting import ScoutSettings
-from shared.settings_group import SettingsGroup, unknown_variables
+from shared.settings_group import SettingsGroup, described, unknown_variables
 from shared.sources.arxiv import ArxivSettings
 from shared.sources.arxiv_oai import ArxivOaiSettings
 from shared.sources.crossref import CrossrefSettings
@@ -143,15 +143,22 @@ class DigestSettings(SettingsGroup):
     max_items: int = Field(20, description="Papers per digest.")
     directory: Path | None = Field(None, description="Folder for digest files; unset: <data_dir>/digests.")
     console: bool = Field(True, description="Also log digests to the worker's console.")
-    slack_webhook_url: SecretStr | None = Field(None, description="Slack incoming-webhook URL.")
-    smtp_host: str | None = Field(None, description="SMTP server; unset disables email.")
-    smtp_port: int = Field(25, description="SMTP port.")
-    smtp_user: str | None = Field(None, description="SMTP login, if the server wants one.")
-    smtp_password: SecretStr | None = Field(None, description="SMTP password.")
-    smtp_starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
-    email_from: str = Field("questlog@localhost", description="Sender address of digest mails.")
-    email_to: list[str] = Field(default_factory=list, description="Recipients (JSON list in the environment).")
-    timeout_s: float = Field(20.0, description="Timeout of one Slack or SMTP delivery.")
+
+
+class SlackSettings(SettingsGroup):
+    webhook_url: SecretStr | None = Field(None, description="Slack incoming-webhook URL; unset: no Slack digests.")
+    timeout_s: float = Field(20.0, description="Timeout of one delivery.")
+
+
+class SmtpSettings(SettingsGroup):
+    host: str | None = Field(None, description="SMTP server; unset disables email digests.")
+    port: int = Field(25, description="SMTP port.")
+    user: str | None = Field(None, description="SMTP login, if the server wants one.")
+    password: SecretStr | None = Field(None, description="SMTP password.")
+    starttls: bool = Field(False, description="Upgrade the SMTP connection with STARTTLS.")
+    sender: str = Field("questlog@localhost", description="Sender address of digest mails.")
+    to: list[str] = Field(default_factory=list, description="Recipients (JSON list in the environment).")
+    timeout_s: float = Field(20.0, description="Timeout of one delivery.")
 
 
 class FlowerSettings(SettingsGroup):
@@ -188,6 +195,8 @@ class Settings(BaseSettings):
     link: LinkSettings = Field(default_factory=LinkSettings)
     fulltext: FullTextSettings = Field(default_factory=FullTextSettings)
     digest: DigestSettings = Field(default_factory=DigestSettings)
+    slack: SlackSettings = Field(default_factory=SlackSettings)
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     flower: FlowerSettings = Field(default_factory=FlowerSettings)
     tasks: TaskSettings = Field(default_factory=TaskSettings)
@@ -202,7 +211,7 @@ class Settings(BaseSettings):
         leave the setting meant at its default without a word."""
         unknown = unknown_variables(cls, dict(os.environ))
         if unknown:
-            raise ValueError(f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} "
+            raise ValueError(f"unknown setting{'s' if len(unknown) > 1 else ''} {', '.join(map(described, unknown))} "
                              "(the README's settings table lists every one)")
         return values
 

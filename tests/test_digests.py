@@ -17,7 +17,7 @@ from shared.messages import DigestRequested
 from shared.notify import Digest, DigestItem
 from shared.notify.email import EmailNotifier
 from shared.notify.slack import SlackNotifier
-from shared.settings import DigestSettings
+from shared.settings import SmtpSettings
 from tests.conftest import drain
 
 pytestmark = pytest.mark.slow
@@ -65,7 +65,7 @@ def a_digest() -> Digest:
 
 
 def test_the_email_digest_carries_its_items_and_a_message_id_from_the_digest(smtp):
-    settings = DigestSettings(smtp_host="127.0.0.1", smtp_port=smtp.port, email_to=["me@example.org"])
+    settings = SmtpSettings(host="127.0.0.1", port=smtp.port, to=["me@example.org"])
     EmailNotifier(settings).send(a_digest())
     assert len(smtp.messages) == 1
     body = smtp.messages[0].content.decode()
@@ -102,9 +102,8 @@ def test_a_digest_request_delivered_twice_sends_one_email_and_one_slack_post(sta
     led.upsert_evidence([EvidenceDraft(question_id=q.id, passage_id=pid, paper_id=paper, score=0.7,
                                        scores={"minilm": 0.7}, retrieval="backfill", model="minilm",
                                        model_version="test")])
-    env = dict(stack.extra_env, QUESTLOG_DIGEST__SMTP_HOST="127.0.0.1", QUESTLOG_DIGEST__SMTP_PORT=str(smtp.port),
-               QUESTLOG_DIGEST__EMAIL_TO='["me@example.org"]',
-               QUESTLOG_DIGEST__SLACK_WEBHOOK_URL=f"{slack.url}/hooks/ok")
+    env = dict(stack.extra_env, QUESTLOG_SMTP__HOST="127.0.0.1", QUESTLOG_SMTP__PORT=str(smtp.port),
+               QUESTLOG_SMTP__TO='["me@example.org"]', QUESTLOG_SLACK__WEBHOOK_URL=f"{slack.url}/hooks/ok")
     stack.stop()
     configured = Stack(stack.settings, groups=("io",), beat=False, flower=False, extra_env=env)
     configured.start()
@@ -200,7 +199,7 @@ def linked_digest() -> Digest:
 def test_the_email_digest_has_an_escaped_html_part_linking_each_item_to_its_page_with_accept_and_reject(smtp):
     from email import message_from_bytes, policy
 
-    settings = DigestSettings(smtp_host="127.0.0.1", smtp_port=smtp.port, email_to=["me@example.org"])
+    settings = SmtpSettings(host="127.0.0.1", port=smtp.port, to=["me@example.org"])
     EmailNotifier(settings).send(linked_digest())
     mail = message_from_bytes(smtp.messages[0].content, policy=policy.default)
     text = mail.get_body(preferencelist=("plain",)).get_content()

@@ -12,7 +12,7 @@ from shared.settings_group import unknown_variables
 def test_a_misspelled_variable_at_any_depth_is_named_and_a_json_list_counts_as_one_name():
     environ = {"QUESTLOG_LINK__MIN_SCOR": "1", "QUESTLOG_NOPE": "x", "QUESTLOG_LINK__MIN_SCORE": "0.3",
                "QUESTLOG_ARXIV__CATEGORIES": '["cs.CL"]', "QUESTLOG_EMBED__MODELS": "[]", "OTHER_VAR": "1",
-               "QUESTLOG_DIGEST__SMTP_PASSWORD": "secret", "QUESTLOG_ARXIV__BASE_URL__X": "1"}
+               "QUESTLOG_SMTP__PASSWORD": "secret", "QUESTLOG_ARXIV__BASE_URL__X": "1"}
     assert unknown_variables(Settings, environ) == ["QUESTLOG_ARXIV__BASE_URL__X", "QUESTLOG_LINK__MIN_SCOR",
                                                     "QUESTLOG_NOPE"]
 
@@ -32,3 +32,9 @@ def test_every_variable_the_readme_table_lists_is_known():
     from scripts.settings_table import rows
 
     assert unknown_variables(Settings, {env: "1" for env, _d, _m in rows()}) == []
+
+
+def test_a_variable_an_earlier_release_read_is_refused_naming_its_new_name(monkeypatch):
+    monkeypatch.setenv("QUESTLOG_DIGEST__SMTP_HOST", "mail.example.org")
+    with pytest.raises(ValidationError, match=r"QUESTLOG_DIGEST__SMTP_HOST \(now QUESTLOG_SMTP__HOST\)"):
+        Settings()

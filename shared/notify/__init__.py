@@ -10,14 +10,14 @@ def build_notifiers(settings: Settings) -> list[Notifier]:
     from shared.notify.file import FileNotifier
 
     out: list[Notifier] = [FileNotifier(settings.digest_dir, settings.digest.console)]
-    if settings.digest.slack_webhook_url:
+    if settings.slack.webhook_url:
         from shared.notify.slack import SlackNotifier
 
-        out.append(SlackNotifier(settings.digest.slack_webhook_url.get_secret_value(), settings.digest.timeout_s))
-    if settings.digest.smtp_host and settings.digest.email_to:
+        out.append(SlackNotifier(settings.slack.webhook_url.get_secret_value(), settings.slack.timeout_s))
+    if settings.smtp.host and settings.smtp.to:
         from shared.notify.email import EmailNotifier
 
-        out.append(EmailNotifier(settings.digest))
+        out.append(EmailNotifier(settings.smtp))
     return out
 
 

@@ -9,8 +9,7 @@ from email.message import EmailMessage
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from shared.notify.base import DeliveryError, Digest
-from shared.settings import DigestSettings
-
+from shared.settings import SmtpSettings
 
 _TEMPLATES = Environment(loader=PackageLoader("shared.notify", "templates"), autoescape=select_autoescape(["html"]))
 
@@ -23,14 +22,14 @@ def render_html(digest: Digest) -> str:
 class EmailNotifier:
     name = "email"
 
-    def __init__(self, settings: DigestSettings) -> None:
+    def __init__(self, settings: SmtpSettings) -> None:
         self.settings = settings
 
     def message(self, digest: Digest) -> EmailMessage:
         msg = EmailMessage()
         msg["Subject"] = digest.subject
-        msg["From"] = self.settings.email_from
-        msg["To"] = ", ".join(self.settings.email_to)
+        msg["From"] = self.settings.sender
+        msg["To"] = ", ".join(self.settings.to)
         msg["Message-ID"] = f"<{digest.id}@questlog>"
         msg.set_content(digest.render_text())
         msg.add_alternative(render_html(digest), subtype="html")
@@ -39,11 +38,11 @@ class EmailNotifier:
     def send(self, digest: Digest) -> None:
         s = self.settings
         try:
-            with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.timeout_s) as smtp:
-                if s.smtp_starttls:
+            with smtplib.SMTP(s.host, s.port, timeout=s.timeout_s) as smtp:
+                if s.starttls:
                     smtp.starttls()
-                if s.smtp_user and s.smtp_password:
-                    smtp.login(s.smtp_user, s.smtp_password.get_secret_value())
+                if s.user and s.password:
+                    smtp.login(s.user, s.password.get_secret_value())
                 smtp.send_message(self.message(digest))
         except smtplib.SMTPRecipientsRefused as err:
             raise DeliveryError("email", f"recipients refused: {err.recipients}", permanent=True) from err
