@@ -12,18 +12,14 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, create_model, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.expansion import ExpansionSettings
 from shared.relevance.base import JudgeSettings
 from shared.scouting import ScoutSettings
 from shared.settings_group import SettingsGroup, described, unknown_variables
-from shared.sources.arxiv import ArxivSettings
-from shared.sources.arxiv_oai import ArxivOaiSettings
-from shared.sources.crossref import CrossrefSettings
-from shared.sources.openalex import OpenAlexSettings
-from shared.sources.semanticscholar import SemanticScholarSettings
+from shared.sources.registry import SOURCES
 from shared.stance.base import LLMSettings, StanceSettings
 
 PACKAGED_MINILM = "packaged:all-MiniLM-L6-v2"
@@ -174,7 +170,9 @@ class TaskSettings(SettingsGroup):
     retry_max_s: float = Field(300.0, description="Longest retry delay.")
 
 
-class Settings(BaseSettings):
+class CoreSettings(BaseSettings):
+    """Every setting but the sources' groups (`Settings` adds one per source)."""
+
     model_config = SettingsConfigDict(env_prefix="QUESTLOG_", env_nested_delimiter="__", extra="forbid")
 
     data_dir: Path = Field(Path(".questlog"), description="Where the ledger, vectors, digests and logs live.")
@@ -183,12 +181,6 @@ class Settings(BaseSettings):
     ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     vectors: VectorSettings = Field(default_factory=VectorSettings)
     embed: EmbedSettings = Field(default_factory=EmbedSettings)
-    # one group per source of shared.sources.registry.SOURCES, named by its `group`
-    arxiv: ArxivSettings = Field(default_factory=ArxivSettings)
-    arxiv_oai: ArxivOaiSettings = Field(default_factory=ArxivOaiSettings)
-    semanticscholar: SemanticScholarSettings = Field(default_factory=SemanticScholarSettings)
-    openalex: OpenAlexSettings = Field(default_factory=OpenAlexSettings)
-    crossref: CrossrefSettings = Field(default_factory=CrossrefSettings)
     scout: ScoutSettings = Field(default_factory=ScoutSettings)
     expansion: ExpansionSettings = Field(default_factory=ExpansionSettings)
     schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
@@ -222,3 +214,11 @@ class Settings(BaseSettings):
     @property
     def digest_dir(self) -> Path:
         return self.digest.directory or self.data_dir / "digests"
+
+
+# One group per source in shared/sources/ (QUESTLOG_ARXIV__BASE_URL, ...), named by its `group`: adding a
+# source module adds its settings. Built here, so `Settings` is one class everywhere.
+Settings = create_model("Settings", __base__=CoreSettings, __module__=__name__,
+                        **{cls.group: (cls.settings_class, Field(default_factory=cls.settings_class))
+                           for cls in SOURCES})
+Settings.__doc__ = "The one settings object: CoreSettings and a group per source."

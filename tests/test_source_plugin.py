@@ -140,9 +140,9 @@ def test_a_source_defined_in_one_module_is_crawled_searched_and_expanded_by_the_
     assert papers(deps.ledger) == state and len(library.requests) == asked
 
 
-def test_a_source_whose_group_settings_lack_is_refused_naming_the_field(monkeypatch):
+def test_a_source_registered_after_settings_were_defined_is_refused_naming_its_group(monkeypatch):
     monkeypatch.setattr(registry, "SOURCES", (*registry.SOURCES, ToySource))
-    with pytest.raises(LookupError, match="add `toy: ToySettings` to shared.settings.Settings"):
+    with pytest.raises(LookupError, match="Settings has no 'toy' group"):
         registry.enabled_names(Settings())
 
 
@@ -156,3 +156,29 @@ def test_every_registered_source_describes_itself_and_has_its_settings_group():
     assert settings.scout.every_s == {cls.name: cls.every_s for cls in registry.SOURCES}
     assert settings.scout.search_sources == ["arxiv", "semanticscholar", "openalex"]  # Crossref's: off by default
     assert settings.expansion.sources == [cls.name for cls in registry.SOURCES if cls.serves("citations")]
+
+
+def test_a_source_module_dropped_into_the_sources_package_is_found_with_its_settings_group(tmp_path):
+    """The whole of adding a source: one module in shared/sources/. Here the package's search path
+    gains a folder holding the toy module (a copy of tests/toy_source.py), in a fresh process."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    shutil.copy(Path(__file__).with_name("toy_source.py"), tmp_path / "toy.py")
+    script = (
+        "import shared.sources as pkg, sys\n"
+        f"pkg.__path__.append({str(tmp_path)!r})\n"
+        "from shared.settings import Settings\n"
+        "from shared.sources.registry import SOURCES, enabled_names\n"
+        "from agents.scout.plan import plan\n"
+        "s = Settings()\n"
+        "print([c.name for c in SOURCES][-1], s.toy.base_url, 'toy' in enabled_names(s))\n"
+    )
+    env = {**os.environ, "QUESTLOG_TOY__BASE_URL": "http://127.0.0.1:9/toy", "QUESTLOG_DATA_DIR": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120,
+                       cwd=Path(__file__).resolve().parents[1])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["toy", "http://127.0.0.1:9/toy", "True"]

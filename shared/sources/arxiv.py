@@ -37,6 +37,7 @@ class ArxivSettings(PagedSourceSettings):
 
 class ArxivSource(HttpSource):
     name = group = "arxiv"
+    order = 10
     label = "arXiv"
     settings_class = ArxivSettings
     settings: ArxivSettings

@@ -82,6 +82,7 @@ def oai_set(value: str) -> tuple[str, str | None]:
 
 class ArxivOaiSource(HttpSource):
     name = group = NAME
+    order = 20
     label = "arXiv OAI-PMH"
     settings_class = ArxivOaiSettings
     settings: ArxivOaiSettings

@@ -115,6 +115,7 @@ class Source(ABC):
     group: ClassVar[str]
     feeds: ClassVar[Mapping[FeedKind, StopRule]]
     every_s: ClassVar[float] = 0.0
+    order: ClassVar[int] = 100  # where it is listed (`questlog sources`) and planned, lowest first
     query_dialect: ClassVar[QueryDialect] = "plain"
     search_by_default: ClassVar[bool] = True
     settings: HttpSourceSettings
@@ -130,8 +131,9 @@ class Source(ABC):
         """Its group in `settings`. Raises LookupError naming the field `Settings` lacks."""
         group = getattr(settings, cls.group, None)
         if not isinstance(group, cls.settings_class):
-            raise LookupError(f"source {cls.name!r}: Settings has no {cls.group!r} group; add "
-                              f"`{cls.group}: {cls.settings_class.__name__}` to shared.settings.Settings")
+            raise LookupError(f"source {cls.name!r}: Settings has no {cls.group!r} group (Settings gets one for "
+                              "every source in shared/sources/ when it is defined; a source registered later "
+                              "needs a Settings with its group)")
         return group
 
     @classmethod

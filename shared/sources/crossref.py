@@ -53,6 +53,7 @@ class CrossrefSettings(PagedSourceSettings):
 
 class CrossrefSource(HttpSource):
     name = group = NAME
+    order = 50
     label = "Crossref"
     settings_class = CrossrefSettings
     settings: CrossrefSettings

@@ -46,6 +46,7 @@ class OpenAlexSettings(PagedSourceSettings):
 
 class OpenAlexSource(HttpSource):
     name = group = NAME
+    order = 40
     label = "OpenAlex"
     settings_class = OpenAlexSettings
     settings: OpenAlexSettings

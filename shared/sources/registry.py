@@ -1,7 +1,8 @@
 """Every source questlog knows, as a tuple of classes, and the clients built from settings.
 
-A new source is a module with its `Source` class and settings group, one entry in
-`SOURCES`, and its group on `shared.settings.Settings`; the scout asks the class
+A new source is one module in this package with its `Source` class and its settings class:
+`SOURCES` is every concrete `Source` subclass defined in the package's modules, in `order`, and
+`shared.settings.Settings` gets a group for each (`QUESTLOG_<GROUP>__…`). The scout asks the class
 what it serves (`base.Source`), never its name. The limiter is shared so each host
 is paced across all the feeds and, with a `RedisRateLimiter`, across every worker
 process.
@@ -11,23 +12,37 @@ Functions here read `SOURCES` when called, so a test may register a source of it
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import pkgutil
 from typing import TYPE_CHECKING
 
 from shared.errors import PermanentError
-from shared.sources.arxiv import ArxivSource
-from shared.sources.arxiv_oai import ArxivOaiSource
 from shared.sources.base import HttpSourceSettings, Source
-from shared.sources.crossref import CrossrefSource
-from shared.sources.openalex import OpenAlexSource
-from shared.sources.semanticscholar import SemanticScholarSource
 
 if TYPE_CHECKING:
     from shared.http import RateLimiter
     from shared.settings import Settings
 
+
+
+def discover() -> tuple[type[Source], ...]:
+    """Every concrete Source subclass defined in a module of this package, in `order` then name."""
+    import shared.sources as package
+
+    found: list[type[Source]] = []
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name in ("base", "registry"):
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        found += [obj for obj in vars(module).values()
+                  if isinstance(obj, type) and issubclass(obj, Source) and obj.__module__ == module.__name__
+                  and not inspect.isabstract(obj) and isinstance(obj.__dict__.get("name"), str)]
+    return tuple(sorted(found, key=lambda cls: (cls.order, cls.name)))
+
+
 # in the order sources are listed (`questlog sources`) and planned
-SOURCES: tuple[type[Source], ...] = (ArxivSource, ArxivOaiSource, SemanticScholarSource, OpenAlexSource,
-                                     CrossrefSource)
+SOURCES: tuple[type[Source], ...] = discover()
 
 
 def source_class(name: str) -> type[Source]:

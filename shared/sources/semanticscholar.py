@@ -67,6 +67,7 @@ class SemanticScholarSettings(PagedSourceSettings):
 
 class SemanticScholarSource(HttpSource):
     name = group = NAME
+    order = 30
     label = "Semantic Scholar"
     settings_class = SemanticScholarSettings
     settings: SemanticScholarSettings
