@@ -20,7 +20,8 @@ export_app = typer.Typer()
 @export_app.command()
 def export(question_id: int = typer.Argument(None, help="The question to export; or --all."),
            all_questions: bool = typer.Option(False, "--all", help="Every question, in id order."),
-           fmt: str = typer.Option("bibtex", "--format", "-f", help="bibtex, ris, csljson, csv or markdown."),
+           fmt: str = typer.Option("bibtex", "--format", "-f", help="bibtex, ris, csljson, csv, xlsx (needs -o) or "
+                                                                    "markdown."),
            output: Path = typer.Option(None, "--output", "-o", help="Write this file (atomically); default stdout."),
            only_accepted: bool = typer.Option(False, "--only-accepted",
                                               help="Only accepted links; default: every link but rejected ones."),
@@ -41,6 +42,8 @@ def export(question_id: int = typer.Argument(None, help="The question to export;
         fail("give a question id or --all (not both)")
     if only_accepted and with_rejected:
         fail("--only-accepted and --with-rejected exclude each other")
+    if fmt == "xlsx" and output is None:
+        fail("--format xlsx writes a file: give -o FILE.xlsx")
     verdicts = ACCEPTED if only_accepted else ANY if with_rejected else KEPT
     led = ledger()
     ids = [q.id for q in led.questions()] if all_questions else [question_id]
@@ -50,6 +53,10 @@ def export(question_id: int = typer.Argument(None, help="The question to export;
         fail(escape(str(e)))
     if fmt == "markdown":
         text = to_markdown(items, [(q.id, q.text, q.status) for q in (led.question(i) for i in ids)])
+    elif fmt == "xlsx":
+        from questlog.exporting.formats import to_xlsx
+
+        text = to_xlsx(items)
     else:
         text = RENDERERS[fmt](items)
     if not items:
@@ -151,7 +158,22 @@ def _restore_export(file: Path, dry_run: bool) -> None:
     from questlog.exporting.csv_import import read_links
     from shared.errors import PermanentError
 
-    links, errors = read_links(file)
+    if file.suffix.lower() == ".xlsx":  # an export written as XLSX: its rows, read as the CSV they were
+        import csv
+
+        from questlog.exporting.reading_list import read_rows
+
+        header, rows = read_rows(file)
+        with tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", encoding="utf-8", delete=False) as f:
+            writer = csv.DictWriter(f, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(rows)
+        try:
+            links, errors = read_links(Path(f.name))
+        finally:
+            os.unlink(f.name)
+    else:
+        links, errors = read_links(file)
     if errors:
         for e in errors:
             err.print(f"[red]error:[/red] {escape(e)}", highlight=False)
@@ -165,12 +187,13 @@ def _restore_export(file: Path, dry_run: bool) -> None:
               markup=False)
 
 
-def write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, text: str | bytes) -> None:
     """Write `path` whole or not at all: a temporary file beside it, synced, renamed over it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else
+              os.fdopen(fd, "w", encoding="utf-8", newline="")) as f:
             f.write(text)
             f.flush()
             os.fsync(f.fileno())

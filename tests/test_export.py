@@ -383,3 +383,17 @@ def test_an_import_into_postgresql_keeps_question_ids_and_new_questions_follow_t
         assert led.restore(links)["links added"] == 0
     finally:
         led.close()
+
+
+def test_an_xlsx_export_holds_the_csv_rows_and_imports_back_into_a_fresh_data_dir(seeded, tmp_path):
+    from openpyxl import load_workbook
+
+    data_dir, _ = seeded
+    assert ql(data_dir, "export", "1", "-f", "xlsx").returncode == 2  # a workbook needs a file
+    r = ql(data_dir, "export", "--all", "-f", "xlsx", "--with-rejected", "-o", str(tmp_path / "backup.xlsx"))
+    assert r.returncode == 0, r.stderr
+    rows = list(load_workbook(tmp_path / "backup.xlsx", read_only=True).worksheets[0].iter_rows(values_only=True))
+    as_csv = list(csv.reader(io.StringIO(exported_csv(data_dir, tmp_path / "backup.csv").read_text())))
+    assert [[c or "" for c in row] for row in rows] == as_csv
+    r = ql(tmp_path / "fresh", "import", str(tmp_path / "backup.xlsx"))
+    assert r.returncode == 0 and "4 row(s): 2 questions added, 3 papers added" in r.stdout, r.stderr

@@ -114,6 +114,19 @@ def to_csv(items: list[ExportItem]) -> str:
     return buffer.getvalue()
 
 
+def to_xlsx(items: list[ExportItem]) -> bytes:
+    """The CSV export's rows as one worksheet (what `questlog import` reads back, too)."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("evidence")
+    for row in csv.reader(io.StringIO(to_csv(items))):
+        sheet.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
 def to_markdown(items: list[ExportItem], questions: list[tuple[int, str, str]]) -> str:
     """A report per question (id, text, status), in the order given, even one with no items."""
     lines: list[str] = []
@@ -150,4 +163,4 @@ def _raw(text: str) -> str:
 RENDERERS: dict[str, Callable[[list[ExportItem]], str]] = {
     "bibtex": to_bibtex, "ris": to_ris, "csljson": to_csljson, "csv": to_csv,
 }
-FORMATS = ("bibtex", "ris", "csljson", "csv", "markdown")
+FORMATS = ("bibtex", "ris", "csljson", "csv", "xlsx", "markdown")
