@@ -196,7 +196,7 @@ def test_an_unknown_question_or_format_or_a_missing_question_is_refused(seeded):
     r = ql(data_dir, "export", "42")
     assert r.returncode == 2 and "no question with id 42" in r.stderr
     r = ql(data_dir, "export", "1", "--format", "endnote")
-    assert r.returncode == 2 and "bibtex, ris, csljson, csv, markdown" in r.stderr
+    assert r.returncode == 2 and "bibtex, ris, csljson, csv, xlsx, markdown" in r.stderr
     assert ql(data_dir, "export").returncode == 2
     assert ql(data_dir, "export", "1", "--all").returncode == 2
 
