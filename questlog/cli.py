@@ -359,6 +359,18 @@ def bench_backfill(papers: int = typer.Option(20000, "--papers"),
     print(json.dumps(run(folder, papers, ledger_url, progress=lambda m: err.print(m))))
 
 
+@bench_app.command("chaos")
+def bench_chaos(papers: int = typer.Option(300, "--papers"),
+                seed: int = typer.Option(1, "--seed", help="Seeds when each fault strikes."),
+                no_aof: bool = typer.Option(False, "--no-aof", help="Redis keeps nothing: it comes back empty."),
+                keep: bool = typer.Option(False, "--keep", help="Keep both runs' data directories (logs)."),
+                as_json: bool = typer.Option(True, "--json")) -> None:
+    """Kill the embed, vector and io workers, beat and Redis during an ingest; compare with a fault-free run."""
+    from questlog.bench_chaos import bench_chaos as run
+
+    print(json.dumps(run(papers, seed=seed, aof=not no_aof, keep=keep, progress=lambda m: err.print(m))))
+
+
 @bench_app.command("read")
 def bench_read(pdfs: Path = typer.Option(None, "--pdfs", help="Folder of PDFs to read (default: the test PDFs "
                                                                "in ../shared/data/fulltext beside the repository)."),

@@ -102,6 +102,10 @@ class FullTextSettings(SettingsGroup):
 class ScheduleSettings(SettingsGroup):
     crawl_every_s: float = Field(3600.0, description="Seconds between crawls (Celery beat).")
     digest_every_s: float = Field(86400.0, description="Seconds between digests (Celery beat).")
+    reconcile_grace_s: float = Field(
+        600.0, gt=0, description="The reconciler (each crawl tick) re-sends work left between two steps (crawled "
+                                 "not read, read not indexed, indexed not linked) once it is this old and its "
+                                 "stage's queue is empty.")
 
 
 class LinkSettings(SettingsGroup):

@@ -26,7 +26,7 @@ from shared.http import backoff_delay
 from shared.ledger import Ledger
 from shared.messages import Message
 from workers.app import VISIBILITY_TIMEOUT_S
-from workers.claims import take_claim
+from workers.claims import release_claim, take_claim
 from workers.routes import ROUTES, TASK_FOR, Route
 
 log = logging.getLogger("questlog.worker")
@@ -131,7 +131,7 @@ def run_step(task: Task, msg_cls: type[Message], payload: dict, agent) -> str:
         log.warning("%s will retry %s in %.1fs: %s", name, msg.dedup_key, wait, err)
         raise task.retry(countdown=wait, exc=err) from err
     finally:
-        deps.redis.delete(claim)
+        release_claim(deps.redis, claim)  # with the broker gone it stays, until the broker's restart frees it
     send(app, out)
     return f"ok: {len(out)} sent on"
 

@@ -1,0 +1,59 @@
+"""The reconciler re-sends a stage's lost work once its queue is empty and the work is older than the
+configured grace; while the stage's queue still holds messages, its pending work is left to them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import redis
+
+from agents.deps import Deps
+from agents.reader.splitters import AbstractSplitter
+from shared.broker import to_redis_py
+from shared.ids import passage_id
+from shared.ledger import Ledger
+from shared.messages import LinkRequested
+from shared.records import PaperRecord
+from shared.settings import ScheduleSettings, Settings
+from workers.reconcile import backlog
+
+
+def _indexed_passage(led: Ledger, when: datetime) -> str:
+    rec = PaperRecord(source="arxiv", source_id="2606.99996v1", arxiv_id="2606.99996", arxiv_version=1,
+                      title="Lost in a restart", abstract="A message the broker lost must be sent again.")
+    paper = led.upsert_paper(rec).paper_id
+    drafts = AbstractSplitter().split(led.paper(paper))
+    pid = passage_id(paper, 0, drafts[0].text)
+    led.replace_passages(paper, drafts, [pid])
+    led.mark_indexed([pid], when=when)
+    return pid
+
+
+def _links(deps: Deps) -> list[tuple]:
+    return [m.ids for m in backlog(deps) if isinstance(m, LinkRequested)]
+
+
+def test_unlinked_passages_wait_while_the_link_queue_holds_messages_and_are_resent_once_it_is_empty(
+        tmp_path, broker_url):
+    client = redis.Redis.from_url(to_redis_py(broker_url))
+    client.delete("link")
+    settings = Settings(data_dir=tmp_path)
+    led = Ledger(settings.ledger_url)
+    pid = _indexed_passage(led, datetime.now(timezone.utc) - timedelta(hours=1))
+    deps = Deps(settings=settings, ledger=led, redis=client)
+    client.rpush("link", b"a link request still waiting")
+    try:
+        assert _links(deps) == []
+    finally:
+        client.delete("link")
+    assert _links(deps) == [(pid,)]
+    led.close()
+
+
+def test_the_reconcilers_grace_is_the_configured_one(tmp_path):
+    settings = Settings(data_dir=tmp_path, schedule=ScheduleSettings(reconcile_grace_s=30))
+    led = Ledger(settings.ledger_url)
+    pid = _indexed_passage(led, datetime.now(timezone.utc) - timedelta(seconds=90))
+    assert _links(Deps(settings=settings, ledger=led)) == [(pid,)]
+    assert _links(Deps(settings=Settings(data_dir=tmp_path), ledger=led)) == []  # the default: 10 minutes
+    led.close()
