@@ -85,16 +85,18 @@ def note(evidence_id: str, text: str = typer.Argument(..., help='The note; "" cl
 
 @export_app.command("import")
 def import_csv(file: Path = typer.Argument(..., help="A reading list (CSV or XLSX: question, arxiv_id, doi, "
-                                                     "title, year, note), or a CSV that `export --format csv` wrote."),
+                                                     "s2_id, openalex_id, title, year, note), or a CSV that "
+                                                     "`export --format csv` wrote."),
                dry_run: bool = typer.Option(False, "--dry-run", help="Print what would change; write nothing.")
                ) -> None:
     """Import a reading list or restore an export, in one transaction (a bad row, named by its row
     number with the header as row 1, and nothing is written).
 
-    A reading list's papers are looked up (arXiv ids through arXiv, DOIs through Crossref) and become
-    accepted evidence for their question with your note; a question not asked yet is added; a paper
-    that cannot be found is kept as an unresolved entry that says why. An export CSV restores
-    questions with their ids, papers, passages and links with their verdicts and notes. Imported
+    A reading list's papers are looked up (arXiv ids through arXiv, DOIs through Crossref, s2_id through
+    Semantic Scholar, openalex_id and title + year through OpenAlex) and become accepted evidence for
+    their question with your note; a question not asked yet is added; a paper that cannot be found
+    (a title counts as found only with a close match published in its year) is kept as an unresolved
+    entry that says why. An export CSV restores questions with their ids, papers, passages and links with their verdicts and notes. Imported
     passages are embedded when the stack runs."""
     from questlog.cli_common import err, fail, ledger
     from questlog.exporting import reading_list
@@ -121,22 +123,11 @@ def _import_reading_list(entries, dry_run: bool, led) -> None:
     from shared.http import LocalRateLimiter
     from shared.ids import normalize_text
 
-    s, limiter = settings(), LocalRateLimiter()
-    arxiv = crossref = None
-    if s.arxiv.enabled:
-        from shared.sources.arxiv import ArxivSource
-
-        arxiv = ArxivSource(s.arxiv, limiter)
-    if s.crossref.enabled:
-        from shared.sources.crossref import CrossrefSource
-
-        crossref = CrossrefSource(s.crossref, limiter)
+    lookups = reading_list.Lookups.open(settings(), LocalRateLimiter(), entries)
     try:
-        found = reading_list.resolve(entries, arxiv, crossref, progress=lambda m: err.print(escape(m)))
+        found = reading_list.resolve(entries, lookups, progress=lambda m: err.print(escape(m)))
     finally:
-        for source in (arxiv, crossref):
-            if source is not None:
-                source.close()
+        lookups.close()
     questions = led.questions()
     links = reading_list.to_links(found, {normalize_text(q.text): q.id for q in questions},
                                   max((q.id for q in questions), default=0) + 1)

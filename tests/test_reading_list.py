@@ -1,6 +1,7 @@
 """Importing the reading list a user already keeps (CSV or XLSX): papers looked up by arXiv id
 (arXiv's API) and DOI (Crossref), both replayed on 127.0.0.1, become accepted evidence with the
-user's notes; what cannot be found is kept as an unresolved entry, never dropped."""
+user's notes; what cannot be found is kept as an unresolved entry, never dropped. Semantic Scholar
+ids, OpenAlex ids and titles with their year: tests/test_reading_list_lookups.py."""
 
 from __future__ import annotations
 
@@ -21,16 +22,20 @@ Q2 = "Which retrieval methods work for scientific text?"
 
 @pytest.fixture
 def env(arxiv_server, replay):
-    _, crossref = replay
+    _, recorded = replay
     return {"QUESTLOG_ARXIV__BASE_URL": f"{arxiv_server.url}/api/query", "QUESTLOG_ARXIV__MIN_INTERVAL_S": "0",
-            "QUESTLOG_CROSSREF__BASE_URL": f"{crossref.url}/api.crossref.org", "QUESTLOG_CROSSREF__MIN_INTERVAL_S": "0"}
+            "QUESTLOG_CROSSREF__BASE_URL": f"{recorded.url}/api.crossref.org", "QUESTLOG_CROSSREF__MIN_INTERVAL_S": "0",
+            # a reading list may name papers any of these ways: no source may reach a real host from a test
+            "QUESTLOG_SEMANTICSCHOLAR__BASE_URL": f"{recorded.url}/api.semanticscholar.org",
+            "QUESTLOG_SEMANTICSCHOLAR__MIN_INTERVAL_NO_KEY_S": "0",
+            "QUESTLOG_OPENALEX__BASE_URL": f"{recorded.url}/api.openalex.org", "QUESTLOG_OPENALEX__MIN_INTERVAL_S": "0"}
 
 
 def rows(known_arxiv: str) -> list[dict[str, str]]:
     return [
         {"question": Q1, "arxiv_id": "", "doi": DOI, "title": "", "year": "", "note": "the key paper"},
         {"question": Q2, "arxiv_id": known_arxiv, "doi": "", "title": "", "year": "", "note": ""},
-        {"question": Q2, "arxiv_id": "", "doi": "", "title": "A paper I saw at a workshop", "year": "2024",
+        {"question": Q2, "arxiv_id": "", "doi": "", "title": "A paper I saw at a workshop", "year": "",
          "note": "ask Ana"},
         {"question": Q2, "arxiv_id": "2501.99999", "doi": "", "title": "", "year": "", "note": ""},
     ]
@@ -52,7 +57,7 @@ def test_a_reading_list_becomes_accepted_evidence_and_what_cannot_be_found_is_ke
     r = ql(data, "import", str(listing), env=env)
     assert r.returncode == 0, r.stderr
     assert "4 row(s), 2 resolved, 2 unresolved" in r.stdout
-    assert "row 4: 'A paper I saw at a workshop' (2024) kept unresolved: a title alone is not looked up" in r.stderr
+    assert "row 4: 'A paper I saw at a workshop' kept unresolved: a title is searched only with its year" in r.stderr
     assert "row 5: arXiv 2501.99999 kept unresolved: arXiv has no paper 2501.99999" in r.stderr
     questions = json.loads(ql(data, "questions", "--json").stdout)
     assert [q["text"] for q in questions] == [Q1, Q2]
@@ -61,8 +66,9 @@ def test_a_reading_list_becomes_accepted_evidence_and_what_cannot_be_found_is_ke
         ("Methylphenidate Exposure Induces Dopamin", "accepted", "the key paper", "import")]
     second = {e["title"]: e for e in json.loads(ql(data, "evidence", "2", "--json").stdout)["evidence"]}
     assert snapshot[-5].title in second and second[snapshot[-5].title]["paper"].startswith(f"arxiv:{known}")
-    assert second["A paper I saw at a workshop"]["note"] == ("unresolved: a title alone is not looked up; add its "
-                                                             "arXiv id or DOI to resolve it; ask Ana")
+    assert second["A paper I saw at a workshop"]["note"] == (
+        "unresolved: a title is searched only with its year; add the year, or an arXiv id, DOI, S2 or OpenAlex id; "
+        "ask Ana")
     again = ql(data, "import", str(listing), env=env)  # the same list twice changes nothing
     assert again.returncode == 0 and "0 questions added, 0 papers added, 0 passages added, 0 links added" in again.stdout
 
@@ -97,7 +103,7 @@ def test_bad_rows_and_an_xlsx_zip_bomb_are_refused_naming_why_and_nothing_is_wri
     r = ql(tmp_path / "data", "import", str(bad), env=env)
     assert r.returncode == 2
     assert "row 2: no question" in r.stderr and "row 3: arxiv_id 'not-an-id' is not an arXiv id" in r.stderr
-    assert "row 4: no arxiv_id, doi or title" in r.stderr
+    assert "row 4: no arxiv_id, doi, s2_id, openalex_id or title" in r.stderr
     bomb = io.BytesIO()
     with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("xl/worksheets/sheet1.xml", b"\0" * 150_000_000)

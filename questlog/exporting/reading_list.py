@@ -1,15 +1,19 @@
 """A reading list the user already keeps (CSV or XLSX): questions and, per question, the papers they
-have found — by arXiv id, DOI, or title (+ year) — with their own notes.
+have found — by arXiv id, DOI, Semantic Scholar id, OpenAlex id, or title + year — with their own notes.
 
-    question,arxiv_id,doi,title,year,note
-    How many dimensions does text need?,2205.13147,,,,"Matryoshka: nested dims"
-    How many dimensions does text need?,,10.18653/v1/2021.emnlp-main.552,,,
+    question,arxiv_id,doi,s2_id,openalex_id,title,year,note
+    How many dimensions does text need?,2205.13147,,,,,,"Matryoshka: nested dims"
+    How many dimensions does text need?,,10.18653/v1/2021.emnlp-main.552,,,,,
+    How many dimensions does text need?,,,CorpusId:470667,,,,
+    How many dimensions does text need?,,,,,Augmenting large language models with chemistry tools,2024,
 
-Each paper is resolved through the sources (an arXiv id through arXiv's API, a DOI through Crossref)
-and becomes accepted evidence for its question, with the note; a question not asked yet is added.
-A row that cannot be resolved (no such id, a source that does not answer, a title alone) is kept as
-an unresolved entry — the title or id as the paper, the reason in its note — and reported by its row
-number, never dropped. Rows are numbered as a spreadsheet shows them (the header is row 1).
+Each paper is resolved through the sources (`questlog.exporting.resolving`: arXiv ids through arXiv's
+API, DOIs through Crossref, Semantic Scholar ids through S2, OpenAlex ids and title + year through
+OpenAlex) and becomes accepted evidence for its question, with the note; a question not asked yet is
+added. A row that cannot be resolved (no such id, a source that does not answer, a title with no
+close match in its year, a title without a year) is kept as an unresolved entry — the title or id as
+the paper, the reasons in its note — and reported by its row number, never dropped. Rows are numbered
+as a spreadsheet shows them (the header is row 1).
 """
 
 from __future__ import annotations
@@ -22,15 +26,14 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from shared.errors import NotFound, PermanentError, QuestlogError
+from questlog.exporting.resolving import ARXIV, Lookups, batch_s2, find, openalex_ref, s2_ref
+from shared.errors import PermanentError
 from shared.passages import abstract_passage
 from shared.records import PaperRecord
 
-ID_COLUMNS = ("arxiv_id", "doi", "title")
+ID_COLUMNS = ("arxiv_id", "doi", "s2_id", "openalex_id", "title")
 MAX_FILE_MB = 20
 MAX_XLSX_UNPACKED_MB = 100  # a small .xlsx that unpacks to gigabytes is a zip bomb
-ARXIV = re.compile(r"^(?:arxiv:|https?://arxiv\.org/(?:abs|pdf)/)?(\d{4}\.\d{4,5}|[a-z-]+(?:\.[A-Z]{2})?/\d{7})"
-                   r"(?:v\d+)?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class ListEntry:
     question: str
     arxiv_id: str = ""
     doi: str = ""
+    s2_id: str = ""
+    openalex_id: str = ""
     title: str = ""
     year: str = ""
     note: str = ""
@@ -46,6 +51,7 @@ class ListEntry:
     @property
     def named(self) -> str:
         return (f"arXiv {self.arxiv_id}" if self.arxiv_id else f"DOI {self.doi}" if self.doi
+                else f"S2 {self.s2_id}" if self.s2_id else f"OpenAlex {self.openalex_id}" if self.openalex_id
                 else f"{self.title!r}" + (f" ({self.year})" if self.year else ""))
 
 
@@ -117,29 +123,38 @@ def parse_entries(rows: list[dict[str, str]]) -> tuple[list[ListEntry], list[str
         if not any(get.values()):
             continue  # a blank line in a spreadsheet
         entry = ListEntry(row=n, question=get.get("question", ""), arxiv_id=get.get("arxiv_id", ""),
-                          doi=get.get("doi", ""), title=get.get("title", ""), year=get.get("year", ""),
-                          note=get.get("note", ""))
+                          doi=get.get("doi", ""), s2_id=get.get("s2_id", ""), openalex_id=get.get("openalex_id", ""),
+                          title=get.get("title", ""), year=_year(get.get("year", "")), note=get.get("note", ""))
         if not entry.question:
             errors.append(f"row {n}: no question")
-        elif not (entry.arxiv_id or entry.doi or entry.title):
-            errors.append(f"row {n}: no arxiv_id, doi or title to find the paper by")
+        elif not (entry.arxiv_id or entry.doi or entry.s2_id or entry.openalex_id or entry.title):
+            errors.append(f"row {n}: no arxiv_id, doi, s2_id, openalex_id or title to find the paper by")
         elif entry.arxiv_id and not ARXIV.match(entry.arxiv_id):
             errors.append(f"row {n}: arxiv_id {entry.arxiv_id!r} is not an arXiv id (e.g. 2205.13147)")
+        elif entry.s2_id and not s2_ref(entry.s2_id):
+            errors.append(f"row {n}: s2_id {entry.s2_id!r} is not a Semantic Scholar id (a 40-hex paperId, "
+                          "S2:<paperId> or CorpusId:<number>)")
+        elif entry.openalex_id and not openalex_ref(entry.openalex_id):
+            errors.append(f"row {n}: openalex_id {entry.openalex_id!r} is not an OpenAlex work id (e.g. W2741809807)")
+        elif entry.year and not (entry.year.isdigit() and len(entry.year) == 4):
+            errors.append(f"row {n}: year {entry.year!r} is not a year (e.g. 2024)")
         else:
             entries.append(entry)
     return entries, errors
 
 
-def resolve(entries: list[ListEntry], arxiv=None, crossref=None, progress=lambda _m: None) -> list[Resolution]:
-    """Each entry's paper through the sources given (None: not available). Never raises for one row."""
+def _year(raw: str) -> str:
+    """'2024', a spreadsheet's number '2024.0' or a date '2024-05-08' as '2024'; anything else as written."""
+    m = re.fullmatch(r"(\d{4})(?:\.0+|-\d{2}(?:-\d{2})?)?", raw)
+    return m.group(1) if m else raw
+
+
+def resolve(entries: list[ListEntry], lookups: Lookups, progress=lambda _m: None) -> list[Resolution]:
+    """Each entry's paper through the sources in `lookups` (`resolving.find`). Never raises for one row."""
+    s2_found = batch_s2(entries, lookups)
     out = []
     for e in entries:
-        try:
-            record, reason = _lookup(e, arxiv, crossref)
-        except NotFound as err:
-            record, reason = None, f"not found: {err}"
-        except QuestlogError as err:
-            record, reason = None, f"lookup failed: {err}"
+        record, reason = find(e, lookups, s2_found)
         if record is None:
             out.append(Resolution(e, _unresolved_record(e), False, reason))
         else:
@@ -148,25 +163,18 @@ def resolve(entries: list[ListEntry], arxiv=None, crossref=None, progress=lambda
     return out
 
 
-def _lookup(e: ListEntry, arxiv, crossref) -> tuple[PaperRecord | None, str]:
-    if e.arxiv_id:
-        if arxiv is None:
-            return None, "arXiv is disabled (QUESTLOG_ARXIV__ENABLED)"
-        found = arxiv.lookup(ARXIV.match(e.arxiv_id).group(1), found_via="import")
-        return (found, "") if found else (None, f"arXiv has no paper {e.arxiv_id}")
-    if e.doi:
-        if crossref is None:
-            return None, "Crossref is disabled (QUESTLOG_CROSSREF__ENABLED)"
-        return crossref.work(e.doi, found_via="import"), ""
-    return None, "a title alone is not looked up; add its arXiv id or DOI to resolve it"
-
-
 def _unresolved_record(e: ListEntry) -> PaperRecord:
-    key = hashlib.sha256(f"{e.arxiv_id}|{e.doi}|{e.title}|{e.year}".encode()).hexdigest()[:16]
+    ids = f"{e.arxiv_id}|{e.doi}|{e.title}|{e.year}"
+    if e.s2_id or e.openalex_id:  # rows without them keep the key they had before these columns
+        ids += f"|{e.s2_id}|{e.openalex_id}"
+    key = hashlib.sha256(ids.encode()).hexdigest()[:16]
     arxiv = ARXIV.match(e.arxiv_id).group(1) if e.arxiv_id else None
+    s2 = s2_ref(e.s2_id) if e.s2_id else None
     # its ids are kept: when a crawl meets the paper later, the two merge
     return PaperRecord(source="import", source_id=f"unresolved:{key}", title=e.title or e.named,
                        arxiv_id=arxiv if arxiv and "." in arxiv else None, doi=e.doi or None,
+                       s2_id=s2 if s2 and ":" not in s2 else None,
+                       openalex_id=openalex_ref(e.openalex_id) if e.openalex_id else None,
                        published=datetime(int(e.year), 1, 1, tzinfo=timezone.utc) if e.year.isdigit() else None,
                        found_via="import:unresolved")
 

@@ -8,7 +8,7 @@ Feeds (`Feed.kind` -> request; all newest first, cursor-paged):
 The cursor is {"cursor": "*"} to start (also the default for {}), then OpenAlex's
 meta.next_cursor; it may carry "from_date"/"to_date" (YYYY-MM-DD), sent as the
 from_publication_date/to_publication_date filters and kept in every next cursor.
-Lookup: `work(ref)` by W id, DOI or doi.org URL.
+Lookups: `work(ref)` by W id, DOI or doi.org URL; `search_title(title)` by title words.
 
 `mailto` joins OpenAlex's polite pool; `api_key` (a query parameter, as OpenAlex
 wants it) is blanked out of every error message. Abstracts arrive as an inverted
@@ -113,6 +113,21 @@ class OpenAlexSource(HttpSource):
             return _record(body, found_via)
         except ValueError as err:
             raise PermanentError(f"{NAME}: {where}: unusable work: {err}") from err
+
+    def search_title(self, title: str, found_via: str = "lookup", limit: int = 25) -> list[PaperRecord]:
+        """Works whose title matches `title` (OpenAlex's `title.search` filter: its words, stemmed), best
+        first; the caller decides which, if any, is the paper meant (a preprint and its journal version
+        often both match). Raises PermanentError for a 4xx or a bad page, TransientError once retries
+        are spent."""
+        # a comma separates filters and '|' means OR inside one
+        # (https://docs.openalex.org/how-to-use-the-api/get-lists-of-entities/filter-entity-lists)
+        words = " ".join(title.replace(",", " ").replace("|", " ").split())
+        body, where = self._get("/works", {"filter": f"title.search:{words}", "per-page": max(1, min(limit, 200)),
+                                           "select": self.settings.select})
+        results = body.get("results")
+        if not isinstance(results, list):
+            raise PermanentError(f"{NAME}: {where}: expected a 'results' list")
+        return [r for i, w in enumerate(results) if (r := self._one(w, found_via, where, i))]
 
     def open_pdf(self, doi: str) -> str | None:
         """Where an open-access PDF of the work with this DOI is: its `best_oa_location.pdf_url`, else the
