@@ -8,7 +8,7 @@ functions the linker runs:
   (`training.candidate_rows`: graded 2 = evidence), and a second fit for bare pairs (the
   judged pairs, no retrieval);
 - the rationale, per sentence, on the judged sentence of every graded pair;
-- the answer, on the graded pairs of yes/no questions (classes weighted to their frequency).
+- the answer, on the graded pairs of yes/no questions (`training.answer_rule`).
 Each bar (the gate's, the answer's confidence, the rationale's ratio) is chosen on
 out-of-fold predictions, the questions split into folds, so no bar is chosen on answers the
 rule has seen; the reliability table of the gate comes from the same out-of-fold run. No
@@ -27,19 +27,17 @@ from pathlib import Path
 
 import numpy as np
 
-from questlog.evals.evidence import answer_macro_f1
-from shared.questions import question_kind
-from shared.relevance.judge import RULES_FILE, choose_rationale, sigmoid
+from shared.relevance.judge import RULES_FILE, choose_rationale
 from shared.relevance.reading import (
     SentenceEncoder,
     add_stance,
-    answer_features,
     read,
     relevance_features,
     sentence_features,
 )
 from shared.stance.cross_encoder import CrossEncoderJudge
-from training.evidence_data import ANSWERS, DATA, Example, graded_pairs, judged_pools
+from training.answer_rule import learn_answer
+from training.evidence_data import DATA, Example, graded_pairs, judged_pools
 
 FOLDS = 5
 NEAR_TIE = 0.005  # out-of-fold F1 within this of the best is a tie, and a tie goes to the lower bar
@@ -174,36 +172,6 @@ def learn_rationale(examples: list[Example], readings) -> tuple[dict, dict]:
     return rule, {"pairs": len(pairs), "out_of_fold_f1": round(best[1], 4)}
 
 
-def learn_answer(examples: list[Example], readings, rationale: dict) -> tuple[dict, dict]:
-    pairs = [(e, r) for e, r in zip(examples, readings, strict=True)
-             if e.answer is not None and question_kind(e.question) == "yesno"]
-    x = []
-    for _, r in pairs:
-        s = [sigmoid(rationale["b"] + sum(w * v for w, v in zip(rationale["w"], row, strict=True)))
-             for row in sentence_features(r)]
-        best = max(r.body, key=s.__getitem__)
-        x.append(answer_features(r, best))
-    x = np.array(x)
-    y = np.array([ANSWERS[e.answer] for e, _ in pairs])
-    oof = out_of_fold(x, y, [e.question for e, _ in pairs], balanced=True)
-    classes = sorted(set(y))
-    best = None
-    for t in [round(0.05 * i, 2) for i in range(0, 17)]:
-        pred = []
-        for p in oof:
-            d = dict(zip(classes, p, strict=True))
-            c = max(("yes", "no", "mixed"), key=lambda k: d.get(k, 0.0))
-            pred.append(c if d.get(c, 0.0) >= t else "unclear")
-        f = answer_macro_f1(list(y), pred)
-        if best is None or f > best[1] + 1e-9:
-            best = (t, f)
-    model = logistic(x, y, balanced=True)
-    rule = {"classes": [str(c) for c in model.classes_], "W": [[round(float(w), 6) for w in row] for row in model.coef_],
-            "b": [round(float(b), 6) for b in model.intercept_], "threshold": best[0]}
-    counts = {a: int((y == a).sum()) for a in ANSWERS}
-    return rule, {"pairs": len(pairs), "answers": counts, "out_of_fold_macro_f1": round(best[1], 4)}
-
-
 # The rationale ratio chosen on rq-cs-dev-evidence (the issue lets the dev set choose thresholds): one
 # sentence, F1 0.513 there, against 0.491 for the out-of-fold choice (0.8); the judged rationale of a
 # research-question pair is one sentence. None: the out-of-fold choice.
@@ -235,7 +203,7 @@ def learn(out_dir: Path, rows: list[dict], qrels: dict[str, dict[str, int]],
     if rationale_ratio is not None:
         rationale_info["out_of_fold_ratio"] = rationale["ratio"]
         rationale, rationale_info["ratio_chosen_on"] = {**rationale, "ratio": rationale_ratio}, "rq-cs-dev-evidence"
-    answer, answer_info = learn_answer(examples, readings, rationale)
+    answer, answer_info = learn_answer(examples, readings, rationale, alone, fold_of, FOLDS)
     rules = {
         "name": f"rules-{dt.date.today().isoformat()}",
         "relevance": {"with_retrieval": gate, "alone": alone},

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 from pydantic import Field
 
@@ -69,6 +69,9 @@ class JudgeSettings(SettingsGroup):
                           "train evidence`); unset: the shipped models/evidence.")
     threads: int | None = Field(None, description="Torch CPU threads for the judge's two small models; unset: "
                                                   "torch's default.")
+    precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="The judge's two small models' CPU precision. auto: bf16 autocast on a CPU with native "
+                            "bf16 (AVX512-BF16 or AMX), else fp32.")
     min_relevance: float | None = Field(
         None, ge=0, le=1, description="Calibrated probability of being evidence a passage needs to be linked; "
                                       "unset: the bar chosen at training time (rules.json).")

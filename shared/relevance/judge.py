@@ -11,7 +11,7 @@ For each candidate (`shared.relevance.reading`):
   sentence that carries the finding, plus close seconds (`ratio` of its score), at most three,
   never every sentence of a passage;
 - answer (yes/no questions): a multinomial rule over the rationale sentence's and the body's
-  stance and cue words; yes / no / mixed only when its probability reaches `threshold`, else
+  stance, cue words and the bare-pair gate's log-odds (`training.answer_rule`); yes / no / mixed only when its probability reaches `threshold`, else
   unclear. A claim's stance and rationale are the stance cross-encoder's own rule
   (`shared.stance.decide`), as measured on SciFact.
 The rules live in `rules.json` beside the model files (`training.evidence_rules` writes them).
@@ -76,8 +76,11 @@ class EvidenceRulesJudge:
             raise PermanentError(f"no usable evidence judge in {self.model_dir}: {e!r} (expected {RULES_FILE}; "
                                  "`questlog train evidence` writes it)") from e
         self.settings = settings
-        self.stance = stance or CrossEncoderJudge(threads=settings.threads)
-        self.encoder = SentenceEncoder(threads=settings.threads)
+        from shared.embedder import pick_precision
+
+        bf16 = pick_precision(settings.precision, "cpu") == "bf16"
+        self.stance = stance or CrossEncoderJudge(threads=settings.threads, bf16=bf16)
+        self.encoder = SentenceEncoder(threads=settings.threads, bf16=bf16)
         self.min_relevance = settings.min_relevance if settings.min_relevance is not None else self.rules["min_relevance"]
         self.answer_threshold = (settings.answer_threshold if settings.answer_threshold is not None
                                  else self.rules["answer"]["threshold"])
@@ -145,7 +148,7 @@ class EvidenceRulesJudge:
 
     def _answer(self, reading: Reading, best: int) -> tuple[str, float]:
         rule = self.rules["answer"]
-        x = answer_features(reading, best)
+        x = answer_features(reading, best, self.relevance(reading, None) if rule.get("with_relevance") else None)
         logits = [b + sum(w * v for w, v in zip(row, x, strict=True)) for row, b in zip(rule["W"], rule["b"],
                                                                                          strict=True)]
         top = max(logits)

@@ -166,7 +166,9 @@ class CrossEncoderJudge:
         threads: int | None = None,
         evidence_threshold: float | None = None,
         rationale_threshold: float | None = None,
+        bf16: bool = False,
     ):
+        self.bf16 = bf16  # CPU bf16 autocast (a CPU with native bf16); the thresholds were tuned in fp32
         self.model_dir = Path(model_dir or DEFAULT_MODEL_DIR)
         try:
             self.meta = json.loads((self.model_dir / META_FILE).read_text())
@@ -211,11 +213,11 @@ class CrossEncoderJudge:
         # Longest first, so each batch pads to similar lengths.
         order = sorted(range(len(pairs)), key=lambda i: -len(pairs[i][0]) - len(pairs[i][1]))
         out: list[list[float]] = [[]] * len(pairs)
-        with torch.inference_mode():
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
             for at in range(0, len(order), self.batch_size):
                 idx = order[at : at + self.batch_size]
                 batch = tokenize(tokenizer, [pairs[i] for i in idx], self.max_length)
-                probs = torch.softmax(logits_of(encoder, head, batch), dim=-1).tolist()
+                probs = torch.softmax(logits_of(encoder, head, batch).float(), dim=-1).tolist()
                 for i, p in zip(idx, probs, strict=True):
                     out[i] = p
         return out
