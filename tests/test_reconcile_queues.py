@@ -9,7 +9,7 @@ import redis
 
 from agents.deps import Deps
 from agents.reader.splitters import AbstractSplitter
-from shared.broker import to_redis_py
+from shared.broker import EmbeddedRedis, to_redis_py
 from shared.ids import passage_id
 from shared.ledger import Ledger
 from shared.messages import LinkRequested
@@ -33,21 +33,22 @@ def _links(deps: Deps) -> list[tuple]:
     return [m.ids for m in backlog(deps) if isinstance(m, LinkRequested)]
 
 
-def test_unlinked_passages_wait_while_the_link_queue_holds_messages_and_are_resent_once_it_is_empty(
-        tmp_path, broker_url):
-    client = redis.Redis.from_url(to_redis_py(broker_url))
-    client.delete("link")
+def test_unlinked_passages_wait_while_the_link_queue_holds_messages_and_are_resent_once_it_is_empty(tmp_path):
+    # a broker of its own: the session's workers would consume (and choke on) the stand-in message
+    broker = EmbeddedRedis(Settings(data_dir=tmp_path / "broker"))
+    client = redis.Redis.from_url(to_redis_py(broker.start()))
     settings = Settings(data_dir=tmp_path)
     led = Ledger(settings.ledger_url)
-    pid = _indexed_passage(led, datetime.now(timezone.utc) - timedelta(hours=1))
-    deps = Deps(settings=settings, ledger=led, redis=client)
-    client.rpush("link", b"a link request still waiting")
     try:
+        pid = _indexed_passage(led, datetime.now(timezone.utc) - timedelta(hours=1))
+        deps = Deps(settings=settings, ledger=led, redis=client)
+        client.rpush("link", b"a link request still waiting")
         assert _links(deps) == []
-    finally:
         client.delete("link")
-    assert _links(deps) == [(pid,)]
-    led.close()
+        assert _links(deps) == [(pid,)]
+    finally:
+        led.close()
+        broker.stop()
 
 
 def test_the_reconcilers_grace_is_the_configured_one(tmp_path):
