@@ -102,8 +102,11 @@ class FullTextSettings(SettingsGroup):
 class ScheduleSettings(SettingsGroup):
     crawl_every_s: float = Field(3600.0, description="Seconds between crawls (Celery beat).")
     digest_every_s: float = Field(86400.0, description="Seconds between digests (Celery beat).")
+    reconcile_every_s: float = Field(
+        300.0, gt=0, description="Seconds between the reconciler's own ticks (Celery beat); each crawl tick "
+                                 "reconciles too.")
     reconcile_grace_s: float = Field(
-        600.0, gt=0, description="The reconciler (each crawl tick) re-sends work left between two steps (crawled "
+        600.0, gt=0, description="The reconciler (its own tick and each crawl tick) re-sends work left between two steps (crawled "
                                  "not read, read not indexed, indexed not linked) once it is this old and its "
                                  "stage's queue is empty.")
 

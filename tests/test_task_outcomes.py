@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.errors import TransientError
-from shared.settings import Settings, TaskSettings
+from shared.settings import ScheduleSettings, Settings, TaskSettings
 from workers.app import VISIBILITY_TIMEOUT_S, make_app
 from workers.tasks import MAX_COUNTDOWN_S, DeadLettered, retry_wait
 
@@ -95,3 +95,12 @@ def test_beat_sends_a_scout_tick_when_it_starts_not_one_interval_later(tmp_path,
         beat.wait(10)
         events.close()
     assert "questlog.scout.tick" in sent, log.read_text()[-3000:]
+
+
+def test_the_reconciler_has_its_own_beat_tick_every_few_minutes_not_only_the_hourly_crawl(tmp_path, broker_url):
+    settings = Settings(data_dir=tmp_path, schedule=ScheduleSettings(reconcile_every_s=120))
+    app = make_app(settings, broker_url)
+    entry = app.conf.beat_schedule["reconcile"]
+    assert entry["task"] == "questlog.reconcile.tick" and entry["schedule"] == 120
+    assert "questlog.reconcile.tick" in app.tasks
+    assert Settings(data_dir=tmp_path).schedule.reconcile_every_s < Settings(data_dir=tmp_path).schedule.crawl_every_s

@@ -45,6 +45,8 @@ def make_app(settings: Settings | None = None, broker_url: str | None = None) ->
         beat_schedule={
             "crawl": {"task": "questlog.scout.tick", "schedule": settings.schedule.crawl_every_s},
             "digest": {"task": "questlog.digest.tick", "schedule": settings.schedule.digest_every_s},
+            # lost work is found within minutes, not only on the (hourly) crawl tick
+            "reconcile": {"task": "questlog.reconcile.tick", "schedule": settings.schedule.reconcile_every_s},
         },
     )
     app.questlog_settings = settings

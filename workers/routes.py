@@ -45,7 +45,8 @@ ROUTES: tuple[Route, ...] = (
     Route(DigestRequested, "questlog.digest.send", "digest", "agents.summarizer.graph:run"),
 )
 # beat's periodic tasks: they plan work and send messages, they serve none
-TICKS: dict[str, str] = {"questlog.scout.tick": "scout", "questlog.digest.tick": "digest"}
+TICKS: dict[str, str] = {"questlog.scout.tick": "scout", "questlog.reconcile.tick": "scout",
+                         "questlog.digest.tick": "digest"}
 
 TASK_FOR: dict[type[Message], str] = {r.message: r.task for r in ROUTES}
 TASK_QUEUES: dict[str, str] = {**{r.task: r.queue for r in ROUTES}, **TICKS}

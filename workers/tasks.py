@@ -164,6 +164,14 @@ def register(app: Celery) -> None:
         send(self.app, msgs)
         return f"ok: {len(msgs)} sent on"
 
+    @app.task(name="questlog.reconcile.tick", bind=True)
+    def reconcile_tick(self) -> str:
+        from workers.reconcile import backlog
+
+        msgs = backlog(deps_for(self.app))
+        send(self.app, msgs)
+        return f"ok: {len(msgs)} re-sent"
+
     @app.task(name="questlog.digest.tick", bind=True)
     def digest_tick(self) -> str:
         deps = deps_for(self.app)
