@@ -45,6 +45,29 @@ def test_an_older_postgresql_ledger_gains_the_new_columns_and_keeps_its_rows(pos
     _check_upgraded(postgres_url)
 
 
+def test_an_older_postgresql_ledger_widens_model_version_and_records_a_link_judged_by_todays_models(postgres_url):
+    from shared.ledger.evidence import EvidenceDraft
+    from shared.records import PaperRecord
+    from shared.relevance.judge import EvidenceRulesJudge
+
+    _old_ledger(postgres_url)
+    ledger = Ledger(postgres_url)
+    try:
+        q = ledger.add_question("Does widening a column keep its rows?")
+        paper = ledger.upsert_paper(PaperRecord(source="arxiv", source_id="2606.00001v1", arxiv_id="2606.00001",
+                                                arxiv_version=1, title="Widening", abstract="It keeps them.")).paper_id
+        version = f"packaged:all-MiniLM-L6-v2@256+{EvidenceRulesJudge().name}"  # as the linker names it
+        assert len(version) > 100  # what the old column held: every link failed on PostgreSQL
+        ledger.upsert_evidence([EvidenceDraft(q.id, "p1", paper, 0.5, {"minilm": 0.5}, "backfill", "minilm",
+                                              version)])
+        with ledger.engine.connect() as conn:
+            stored = conn.execute(text("select model_version from evidence where question_id = :q"),
+                                  {"q": q.id}).scalars().all()
+        assert stored == [version]
+    finally:
+        ledger.close()
+
+
 def test_a_paper_with_a_655_character_title_and_no_ids_is_one_paper_on_postgresql(postgres_url):
     from shared.records import PaperRecord
 

@@ -4,8 +4,9 @@ A ledger runs for months; a new release may add tables and columns. `create_all`
 adds missing tables but never columns, so a ledger made by an older release would
 fail on its first query. `upgrade` adds every column the models declare and the
 database lacks, with the column's server-side default so old rows read sensibly.
-It never drops, renames or retypes anything: a change of that kind needs a
-written migration. Safe to run on every start and from many processes at once
+It never drops or renames anything, and retypes only to widen: a text column the
+models now declare longer than the database holds is widened on PostgreSQL (SQLite
+does not enforce lengths). Anything else needs a written migration. Safe to run on every start and from many processes at once
 (a column another process added meanwhile is skipped).
 """
 
@@ -64,6 +65,22 @@ def upgrade(engine: Engine) -> list[str]:
                 log.debug("column %s.%s appeared meanwhile: %s", table.name, column.name, e)
                 continue
             added.append(f"{table.name}.{column.name}")
-    if added:
-        log.info("ledger upgraded: added %s", ", ".join(added))
-    return added
+    widened = _widen(engine) if engine.dialect.name == "postgresql" else []
+    if added or widened:
+        log.info("ledger upgraded: added %s; widened %s", ", ".join(added) or "nothing", ", ".join(widened) or "nothing")
+    return added + widened
+
+
+def _widen(engine: Engine) -> list[str]:
+    """ALTER each VARCHAR column shorter in the database than in the models (widening keeps every value)."""
+    widened = []
+    present = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        have = {c["name"]: c["type"] for c in present.get_columns(table.name)}
+        for column in table.columns:
+            want, got = getattr(column.type, "length", None), getattr(have.get(column.name), "length", None)
+            if want and got and got < want:
+                with engine.begin() as conn:
+                    conn.execute(text(f'ALTER TABLE {table.name} ALTER COLUMN "{column.name}" TYPE VARCHAR({want})'))
+                widened.append(f"{table.name}.{column.name}")
+    return widened

@@ -118,7 +118,8 @@ class EvidenceRow(Base):
     rationale_sentences: Mapped[list] = mapped_column(JSON, default=list)
     retrieval: Mapped[str] = mapped_column(String(40))  # new-passages | backfill
     model: Mapped[str] = mapped_column(String(200))
-    model_version: Mapped[str] = mapped_column(String(100))
+    # every model that judged the link, named: embedder@dims+judge rules+stance model (120+ characters)
+    model_version: Mapped[str] = mapped_column(String(500))
     found_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     verdict: Mapped[str | None] = mapped_column(String(16), nullable=True)  # accepted | rejected
     note: Mapped[str | None] = mapped_column(Text, nullable=True)  # the user's own words on this link
