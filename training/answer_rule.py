@@ -100,26 +100,17 @@ def learn_answer(examples: list[Example], readings, rationale: dict, alone: dict
 
 def refit(model_dir: Path, progress: Callable[[str], None] = print) -> dict:
     """Refit the answer rule of MODEL_DIR/rules.json from the judged pairs; other rules are kept as they are."""
-    from shared.relevance.reading import SentenceEncoder, add_stance, read
+    from shared.relevance.reading import SentenceEncoder
     from shared.stance.cross_encoder import CrossEncoderJudge
     from training.evidence_data import DATA, graded_pairs, judged_pools
-    from training.evidence_rules import FOLDS, fold_of
+    from training.evidence_rules import FOLDS, fold_of, read_examples
 
     path = Path(model_dir) / RULES_FILE
     rules = json.loads(path.read_text())
     encoder, stance = SentenceEncoder(), CrossEncoderJudge()
     examples = [e for e in graded_pairs(DATA / "train/rq-cs-train/rq-cs-train-evidence.jsonl", "rq-cs-train")
                 + judged_pools() if e.answer is not None and question_kind(e.question) == "yesno"]
-    by_question: dict[str, list[int]] = {}
-    for i, e in enumerate(examples):
-        by_question.setdefault(e.question, []).append(i)
-    readings = [None] * len(examples)
-    for n, (q, idx) in enumerate(by_question.items(), 1):
-        got = read(encoder, q, [examples[i].passage for i in idx], [True] * len(idx))
-        add_stance(stance, q, got)
-        for i, r in zip(idx, got, strict=True):
-            readings[i] = r
-        progress(f"answer: read the graded pairs of {n}/{len(by_question)} yes/no questions")
+    readings = read_examples(encoder, stance, examples, progress)
     rule, info = learn_answer(examples, readings, rules["rationale"], rules["relevance"]["alone"], fold_of, FOLDS)
     rules["answer"] = rule
     rules["report"]["answer"] = {**info, "refit": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}

@@ -178,6 +178,22 @@ def learn_rationale(examples: list[Example], readings) -> tuple[dict, dict]:
 DEV_RATIONALE_RATIO = 1.0
 
 
+def read_examples(encoder: SentenceEncoder, stance: CrossEncoderJudge, examples: list[Example],
+                  progress: Callable[[str], None] = print) -> list:
+    """Each judged pair read against its question (sentence cosines and stance), in the examples' order."""
+    by_question: dict[str, list[int]] = {}
+    for i, e in enumerate(examples):
+        by_question.setdefault(e.question, []).append(i)
+    readings: list = [None] * len(examples)
+    for n, (q, idx) in enumerate(by_question.items(), 1):
+        got = read(encoder, q, [examples[i].passage for i in idx], [True] * len(idx))
+        add_stance(stance, q, got)
+        for i, r in zip(idx, got, strict=True):
+            readings[i] = r
+        progress(f"pairs: read the judged pairs of {n}/{len(by_question)} questions")
+    return readings
+
+
 def learn(out_dir: Path, rows: list[dict], qrels: dict[str, dict[str, int]],
           progress: Callable[[str], None] = print, rationale_ratio: float | None = DEV_RATIONALE_RATIO,
           library_passages: int | None = None) -> dict:
@@ -187,17 +203,7 @@ def learn(out_dir: Path, rows: list[dict], qrels: dict[str, dict[str, int]],
     stance = CrossEncoderJudge()
     gate, gate_info = learn_gate(rows, encoder, qrels, progress)
     examples = graded_pairs(DATA / "train/rq-cs-train/rq-cs-train-evidence.jsonl", "rq-cs-train") + judged_pools()
-    readings = []
-    by_question: dict[str, list[int]] = {}
-    for i, e in enumerate(examples):
-        by_question.setdefault(e.question, []).append(i)
-    readings = [None] * len(examples)
-    for n, (q, idx) in enumerate(by_question.items(), 1):
-        got = read(encoder, q, [examples[i].passage for i in idx], [True] * len(idx))
-        add_stance(stance, q, got)
-        for i, r in zip(idx, got, strict=True):
-            readings[i] = r
-        progress(f"pairs: read the judged pairs of {n}/{len(by_question)} questions")
+    readings = read_examples(encoder, stance, examples, progress)
     alone, alone_info = learn_alone(examples, readings)
     rationale, rationale_info = learn_rationale(examples, readings)
     if rationale_ratio is not None:
@@ -210,7 +216,7 @@ def learn(out_dir: Path, rows: list[dict], qrels: dict[str, dict[str, int]],
         "min_relevance": gate_info["bar"], "min_relevance_alone": alone_info["bar"],
         **({"library_passages": library_passages} if library_passages else {}),
         "rationale": rationale, "answer": answer,
-        "trained_on": {"judged_pairs": len(examples), "questions": len(by_question),
+        "trained_on": {"judged_pairs": len(examples), "questions": len({e.question for e in examples}),
                        "sources": sorted({e.source for e in examples}), "candidate_rows": len(rows)},
         "report": {"gate": gate_info["report"], "gate_alone": alone_info["report"], "rationale": rationale_info,
                    "answer": answer_info, "folds": FOLDS},
