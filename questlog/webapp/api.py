@@ -22,7 +22,10 @@ log = logging.getLogger("questlog.web")
 
 
 async def session_info(request: Request) -> Response:
-    return api_json({"user": request.session["user"], "csrf": csrf_token(request)})
+    from questlog.webapp.metrics import metrics_token
+
+    return api_json({"user": request.session["user"], "csrf": csrf_token(request),
+                     "metrics_token": metrics_token(request.app.state.password)})
 
 
 async def list_questions(request: Request) -> Response:

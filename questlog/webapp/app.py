@@ -17,7 +17,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from questlog.webapp import api, auth, conclusions, feeds, papers, questions, triage
+from questlog.webapp import api, auth, conclusions, feeds, metrics, papers, questions, triage
 from questlog.webapp.common import CsrfRefused, error_response
 from shared.errors import NotFound, PermanentError
 from shared.ledger import Ledger
@@ -90,7 +90,7 @@ def create_app(settings: Settings, ledger: Ledger, password: str, login_pause_s:
     static = StaticFiles(directory=Path(__file__).with_name("static"))
     app = Starlette(
         routes=[*auth.routes, *questions.routes, *triage.routes, *conclusions.routes, *feeds.routes, *papers.routes,
-                *api.routes,
+                *api.routes, *metrics.routes,
                 Mount("/static", static, name="static")],
         middleware=[Middleware(SecurityHeaders),
                     Middleware(SessionMiddleware, secret_key=auth.session_key(password),

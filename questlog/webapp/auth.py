@@ -71,7 +71,8 @@ class AuthGate:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        feed = path.endswith("/feed.atom")  # a feed reader brings the feed's token, not a session
+        # a feed reader brings the feed's token, a metrics scraper its bearer token: not a session
+        feed = path.endswith("/feed.atom") or path == "/metrics"
         if scope["type"] != "http" or path.startswith(PUBLIC) or feed or scope["session"].get("user") == USER:
             await self.app(scope, receive, send)
             return
