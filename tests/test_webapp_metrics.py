@@ -32,7 +32,8 @@ def test_metrics_count_evidence_per_question_by_verdict_and_dead_letters_by_task
                    if name == "questlog_evidence" and dict(labels)["question"] == q}
     assert per_verdict.get("rejected") == 1
     with user.ledger.engine.connect() as conn:
-        total = conn.execute(text("select count(*) from evidence where question_id = :q"), {"q": user.question}).scalar()
+        total = conn.execute(text("select count(*) from evidence where question_id = :q"),
+                             {"q": user.question}).scalar()
     assert sum(per_verdict.values()) == total >= 2
     assert got[("questlog_dead_letters", (("task", "questlog.link.link"),))] == 1
     assert got[("questlog_last_digest_timestamp_seconds", ())] == 0
