@@ -69,7 +69,8 @@ def beat_argv(settings: Settings, loglevel: str = "INFO") -> list[str]:
 
 
 def flower_argv(settings: Settings) -> list[str]:
-    return [PY, "-m", "celery", "-A", "workers.app", "flower", f"--address={settings.flower.host}",
+    # through questlog.flower_main: Flower's own /metrics would answer without its basic auth
+    return [PY, "-m", "questlog.flower_main", "-A", "workers.app", "flower", f"--address={settings.flower.host}",
             f"--port={settings.flower.port}", "--persistent=False"]
 
 
