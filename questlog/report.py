@@ -22,7 +22,9 @@ def mask_password(url: str | None) -> str | None:
     return urlunsplit(parts._replace(netloc=f"{userinfo.split(':', 1)[0]}:***@{host}"))
 
 
-def status_report(settings: Settings, ledger: Ledger) -> dict:
+def status_report(settings: Settings, ledger: Ledger, workers_too: bool = True) -> dict:
+    """What `questlog status` shows. `workers_too=False` skips asking the workers who is alive (a
+    broadcast that waits a second): queue depths and the ledger's figures only."""
     from questlog.cli_common import pipeline_or_none
 
     pipe = pipeline_or_none(settings)
@@ -30,7 +32,8 @@ def status_report(settings: Settings, ledger: Ledger) -> dict:
     if pipe is not None:
         broker = mask_password(pipe.app.conf.broker_url)
         try:
-            queues, workers = pipe.depths(), pipe.workers(timeout_s=1.0)
+            queues = pipe.depths()
+            workers = pipe.workers(timeout_s=1.0) if workers_too else []
         except Exception as e:  # the broker went away between resolve and use
             queues = {"error": str(e)}
         finally:

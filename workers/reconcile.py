@@ -1,5 +1,6 @@
 """Work that fell between two tasks (a worker died after writing, before sending on; a broker lost
-its queues) is found again here and re-sent, on every crawl tick and at start-up. Every step is
+its queues) is found again here and re-sent: on the reconciler's own tick (every few minutes), every
+crawl tick and at start-up. Every step is
 idempotent, so a re-sent message that was in fact still queued costs a little time and duplicates
 nothing; to keep that rare, a stage is reconciled only while its queue is empty."""
 

@@ -48,7 +48,7 @@ def collect(settings, ledger) -> bytes:
     from questlog.report import status_report
     from shared.ledger.models import DigestRow, EvidenceRow
 
-    report = status_report(settings, ledger)
+    report = status_report(settings, ledger, workers_too=False)  # a scrape must not wait on a broadcast
     reg = CollectorRegistry()
     depth = Gauge("questlog_queue_depth", "Messages waiting in a broker queue", ["queue"], registry=reg)
     for queue, n in (report["queues"] or {}).items():

@@ -6,8 +6,9 @@ fail on its first query. `upgrade` adds every column the models declare and the
 database lacks, with the column's server-side default so old rows read sensibly.
 It never drops or renames anything, and retypes only to widen: a text column the
 models now declare longer than the database holds is widened on PostgreSQL (SQLite
-does not enforce lengths). Anything else needs a written migration. Safe to run on every start and from many processes at once
-(a column another process added meanwhile is skipped).
+does not enforce lengths). Anything else needs a written migration. Safe to run on
+every start and from many processes at once (a column another process added meanwhile
+is skipped).
 """
 
 from __future__ import annotations
@@ -67,7 +68,8 @@ def upgrade(engine: Engine) -> list[str]:
             added.append(f"{table.name}.{column.name}")
     widened = _widen(engine) if engine.dialect.name == "postgresql" else []
     if added or widened:
-        log.info("ledger upgraded: added %s; widened %s", ", ".join(added) or "nothing", ", ".join(widened) or "nothing")
+        log.info("ledger upgraded: added %s; widened %s", ", ".join(added) or "nothing",
+                 ", ".join(widened) or "nothing")
     return added + widened
 
 
