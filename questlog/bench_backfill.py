@@ -118,6 +118,8 @@ def bench_backfill(folder: Path, n: int, ledger_url: str | None = None,
                            f"({counts['papers']} papers of {n}); see {work}/logs")
     searches = _time_searches(settings, ledger, ids[-1], progress)
     result = {"papers": counts["papers"], "ledger": "postgresql" if ledger_url else "sqlite",
+              "embed_processes": settings.embed.processes, "embed_threads": settings.embed.threads,
+              "io_processes": settings.tasks.io_processes,
               "ledger_insert_s": round(insert_s, 1), "pipeline_s": round(ingest_s, 1),
               "papers_per_s": round((n - 64) / ingest_s, 2), "peak_rss_mb": round(rss.peak, 1),
               "question_backfill_s": round(backfill_s, 2), "links": counts["evidence"],

@@ -155,8 +155,9 @@ def evidence(question_id: int, as_json: bool = typer.Option(False, "--json"),
 @app.command()
 def verdict(evidence_id: str, decision: str) -> None:
     """Accept or reject an evidence link (its id, or the first 8 characters `questlog evidence` shows);
-    rejected links leave digests. An accepted paper not yet read in full is fetched and read (when the
-    stack runs and QUESTLOG_FULLTEXT__FETCH is not off)."""
+    rejected links leave digests. When the stack runs, the question's links are re-ranked and its gate
+    for new papers moved by what its verdicts teach (QUESTLOG_LINK__LEARN_FROM_VERDICTS), and an accepted
+    paper not yet read in full is fetched and read (unless QUESTLOG_FULLTEXT__FETCH is off)."""
     if decision not in ("accept", "reject", "clear"):
         fail("decision must be accept, reject or clear")
     led = ledger()
@@ -165,18 +166,20 @@ def verdict(evidence_id: str, decision: str) -> None:
     except NotFound as e:
         fail(str(e))
     out.print(f"{full}: {decision}")
+    from questlog.webapp.pipeline import verdict_messages
+    from shared.messages import FullTextRequested
+
     s = settings()
-    if decision == "accept" and s.fulltext.fetch != "off":
-        from shared.ledger.models import EvidenceRow
-
-        with led.session() as session:
-            paper_id = session.get(EvidenceRow, full).paper_id
-        pipe = pipeline_or_none(s) if led.fulltext(paper_id) is None else None
-        if pipe is not None:
-            from shared.messages import FullTextRequested
-
-            pipe.send([FullTextRequested(paper_ids=(paper_id,), reason="accepted")])
+    messages = verdict_messages(s, led, full)
+    pipe = pipeline_or_none(s) if messages else None
+    if pipe is not None:
+        try:
+            pipe.send(messages)
+        finally:
             pipe.close()
+        if len(messages) > sum(isinstance(m, FullTextRequested) for m in messages):
+            out.print("[dim](the question's links are re-ranked by what its verdicts teach)[/dim]")
+        if any(isinstance(m, FullTextRequested) for m in messages):
             out.print("[dim](its full text is being fetched and read)[/dim]")
 
 

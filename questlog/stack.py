@@ -58,8 +58,10 @@ def worker_argv(group: str, settings: Settings, loglevel: str = "INFO") -> list[
     from workers.app import GROUPS
 
     spec = GROUPS[group]
+    concurrency = {"embed": settings.embed.processes, "io": settings.tasks.io_processes}.get(group,
+                                                                                            spec["concurrency"])
     return [PY, "-m", "celery", "-A", "workers.app", "worker", "-Q", ",".join(spec["queues"]),
-            "-c", str(spec["concurrency"]), "-n", f"{group}@%h", "-E", "--loglevel", loglevel,
+            "-c", str(concurrency), "-n", f"{group}@%h", "-E", "--loglevel", loglevel,
             "--without-mingle", "--without-gossip"]
 
 

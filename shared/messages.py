@@ -59,11 +59,14 @@ class VectorsReady(Message):
 
 
 class LinkRequested(Message):
-    """Link new passages against every open question, or one question against the corpus."""
+    """Link new passages against every open question ('passages': passage ids), or questions against the
+    corpus ('backfill', or 'feedback' after the user's verdicts changed: question ids). `basis` tells one
+    verdict state from the next, so a later verdict's request is not taken for a repeat of an earlier one."""
 
     kind: ClassVar[str] = "link.requested"
-    mode: Literal["passages", "backfill"]
+    mode: Literal["passages", "backfill", "feedback"]
     ids: tuple[str, ...]
+    basis: str = ""
 
 
 class FullTextRequested(Message):

@@ -78,6 +78,9 @@ class EmbedSettings(SettingsGroup):
                             "AMX), else fp32 (emulated bf16 is slower than fp32).")
     threads: int | None = Field(None, ge=1, description="Torch threads of an embedding process; unset: torch's "
                                                         "default (every core).")
+    processes: int = Field(1, ge=1, description="Embedding processes of the embed worker (its concurrency); each "
+                                                "loads the model. With several on a CPU, set `threads` so that "
+                                                "processes x threads fits the cores.")
     hub_offline: bool = Field(True, description="Set HF_HUB_OFFLINE=1 in embedding processes.")
 
 
@@ -133,6 +136,10 @@ class LinkSettings(SettingsGroup):
     rerank_top: int = Field(50, description="Fused candidates the reranker reads.")
     dense_weight: float = Field(0.5, ge=0, le=1, description="Share of the dense models in convex fusion; "
                                                              "BM25 gets the rest.")
+    learn_from_verdicts: bool = Field(
+        True, description="With gate=judge: a question's accepted and rejected links train its own model, which "
+                          "re-ranks its links and moves its gate for new papers (docs/evidence.md, \"Learning from "
+                          "verdicts\").")
 
 
 class WebSettings(SettingsGroup):
@@ -175,6 +182,8 @@ class TaskSettings(SettingsGroup):
     max_retries: int = Field(5, description="Retries of a transient failure before the message is dead-lettered.")
     retry_base_s: float = Field(2.0, description="First retry delay; doubles each time, with full jitter.")
     retry_max_s: float = Field(300.0, description="Longest retry delay.")
+    io_processes: int = Field(2, ge=1, description="Processes of the io worker (scout, read, digest queues). The "
+                                                   "vector worker stays one process: it owns the embedded vector store.")
 
 
 class CoreSettings(BaseSettings):

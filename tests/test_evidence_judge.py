@@ -165,3 +165,22 @@ def test_a_sentence_read_for_one_question_is_not_embedded_again_for_the_next():
     assert len(embedded) == before + 1  # only the new question
     fresh = read(SentenceEncoder(), "Does domain shift hurt accuracy?", [passage], [True])[0]
     assert np.allclose(second.cosines, fresh.cosines) and first.sentences == second.sentences
+
+
+def test_the_bound_before_reading_is_never_below_the_relevance_after_reading(judge):
+    """The linker skips a candidate whose bound is below the bar: exact only if the bound holds."""
+    import json
+    import random
+
+    from tests.test_eval_links import RQ_DEV
+
+    docs = [json.loads(line) for line in (RQ_DEV / "corpus.jsonl").read_text().splitlines()[:60]]
+    question = json.loads((RQ_DEV / "queries.jsonl").read_text().splitlines()[2])["text"]
+    rng = random.Random(5)
+    placed = [{"dense": rng.uniform(-2, 1), "bm25": rng.uniform(-1, 1)} for _ in docs]
+    texts = [f"{d['title']}. {d['text']}" for d in docs]
+    bound = judge.max_relevance(question, texts, placed)
+    read = judge.assess_many(question, texts, placed)
+    assert all(b >= r.relevance for b, r in zip(bound, read, strict=True))
+    assert min(b - r.relevance for b, r in zip(bound, read, strict=True)) < 0.05  # and it is not vacuous
+    assert sum(b < judge.min_relevance for b in bound) > 0  # some candidates need no reading at all

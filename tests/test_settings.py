@@ -38,3 +38,20 @@ def test_a_variable_an_earlier_release_read_is_refused_naming_its_new_name(monke
     monkeypatch.setenv("QUESTLOG_DIGEST__SMTP_HOST", "mail.example.org")
     with pytest.raises(ValidationError, match=r"QUESTLOG_DIGEST__SMTP_HOST \(now QUESTLOG_SMTP__HOST\)"):
         Settings()
+
+
+def test_the_embed_and_io_workers_run_as_many_processes_as_set_and_the_vector_worker_one(monkeypatch):
+    from questlog.stack import worker_argv
+
+    monkeypatch.setenv("QUESTLOG_EMBED__PROCESSES", "2")
+    monkeypatch.setenv("QUESTLOG_TASKS__IO_PROCESSES", "3")
+    s = Settings()
+
+    def concurrency(group: str) -> str:
+        argv = worker_argv(group, s)
+        return argv[argv.index("-c") + 1]
+
+    assert (concurrency("embed"), concurrency("io"), concurrency("vector")) == ("2", "3", "1")
+    monkeypatch.setenv("QUESTLOG_EMBED__PROCESSES", "0")
+    with pytest.raises(ValueError, match="processes"):
+        Settings()

@@ -1,11 +1,14 @@
 """The evidence-linker's graph: pick questions -> find candidates -> judge them -> record links.
 
-Two modes: 'passages' links newly indexed passages against every open question;
-'backfill' links the whole corpus against a newly added question. The candidates are the
+Three modes: 'passages' links newly indexed passages against every open question;
+'backfill' links the whole corpus against a newly added question; 'feedback', sent after the
+user's verdicts change, links one question against the corpus again with what its verdicts
+taught and re-ranks its links (`agents.linker.learning`). The candidates are the
 union of every retriever's best passages (`agents.linker.candidates`), so no single
 model's blind spot decides what is read. The evidence judge then gives each candidate a
 calibrated probability of being evidence for the question; a candidate becomes a link
-when it reaches `judge.min_relevance` (`link.gate = "judge"`, the default). The old gate,
+when it reaches `judge.min_relevance` (`link.gate = "judge"`, the default), the judge's
+relevance moved by the question's own verdicts when it has some. The old gate,
 the primary dense model's cosine >= `link.min_score`, stays as `link.gate = "cosine"` for
 comparison. Idempotent: one link per (question, passage), upserted.
 """
@@ -19,6 +22,7 @@ from langgraph.runtime import Runtime
 
 from agents.context import AgentContext, straight_line
 from agents.deps import Deps
+from agents.linker import learning
 from agents.linker.candidates import backfill_candidates, new_passage_candidates, scales
 from agents.linker.retrieval import Candidate
 from shared.ids import question_point_id
@@ -55,7 +59,7 @@ def question_models(deps: Deps, chosen: list[str]) -> list[str]:
 
 def pick_questions(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
     deps = runtime.context.deps
-    if state["mode"] == "backfill":
+    if state["mode"] in ("backfill", "feedback"):
         questions = [deps.ledger.question(int(i)) for i in state["ids"]]
         questions = [q for q in questions if q.status == "open"]
     else:
@@ -74,7 +78,7 @@ def find_candidates(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
         if not vectors:
             continue  # not embedded yet: its backfill will cover these passages
         cut = scales(deps, job["text"], vectors)
-        if state["mode"] == "backfill":
+        if state["mode"] in ("backfill", "feedback"):
             cands = backfill_candidates(deps, job["text"], vectors)
         else:
             cands = new_passage_candidates(deps, job["text"], vectors, list(state["ids"]), cut)
@@ -101,21 +105,27 @@ def judge_candidates(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
         passages = {p.id: p for p in deps.ledger.passages([c.passage_id for c in cands])}
         cands = [c for c in cands if c.passage_id in passages]
         features = [retrieval_features(c.scores, job["scales"]) for c in cands]
+        learned = learning.learned_model(deps, job["question_id"], primary) if cands else None
+        if link.gate == "judge" and cands:
+            read_bar = min(bar, deeper_bar) if fulltext.fetch != "off" else bar
+            cands, features = _readable(deps, job["text"], cands, passages, features, learned, read_bar)
         verdicts = (deps.judge.assess_many(job["text"], [passages[c.passage_id].text for c in cands], features,
                                            title_first=[passages[c.passage_id].kind == "abstract" for c in cands])
                     if cands else [])
-        for cand, verdict, feats in zip(cands, verdicts, features, strict=True):
-            if (fulltext.fetch != "off" and verdict.relevance >= deeper_bar
-                    and passages[cand.passage_id].kind == "abstract"):
+        relevance = _learned_relevance(deps, job, cands, passages, features, verdicts, learned, bar)
+        for cand, verdict, feats, rel in zip(cands, verdicts, features, relevance, strict=True):
+            if fulltext.fetch != "off" and rel >= deeper_bar and passages[cand.passage_id].kind == "abstract":
                 deeper.add(passages[cand.passage_id].paper_id)
-            if link.gate == "judge" and verdict.relevance < bar:
+            if link.gate == "judge" and rel < bar:
                 continue
             passage = passages[cand.passage_id]
             sents = sentences_of(passage.text)
             scores = {**cand.scores, **verdict.scores, **{f"{k}_scaled": round(v, 4) for k, v in feats.items()}}
+            if learned is not None:
+                scores |= {"learned": round(rel, 6), "learned_from": learned.labels}
             drafts.append(EvidenceDraft(
                 question_id=job["question_id"], passage_id=cand.passage_id, paper_id=passage.paper_id,
-                score=round(verdict.relevance, 6) if link.gate == "judge" else cand.scores[primary],
+                score=round(rel, 6) if link.gate == "judge" else cand.scores[primary],
                 scores=scores, retrieval=state["mode"], model=primary,
                 model_version=f"{_model_version(deps, primary)}+{verdict.model}", stance=verdict.stance,
                 stance_score=verdict.answer_score, rationale=" ".join(sents[i] for i in verdict.rationale
@@ -125,12 +135,56 @@ def judge_candidates(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
     return {"drafts": drafts, "deeper": sorted(deeper)}
 
 
+def _readable(deps: Deps, question: str, cands: list[Candidate], passages: dict, features: list[dict],
+              learned: learning.Learned | None, read_bar: float) -> tuple[list[Candidate], list[dict]]:
+    """The candidates that could reach `read_bar` once read: the judge's upper bound before reading
+    (`max_relevance`, for judges that have one), lifted as far as the question's verdicts could lift it.
+    The rest cannot become links (nor full-text reads), so reading them would only cost time: in a
+    small or fast-growing library most new passages enter some retriever's top N without being close."""
+    bound_of = getattr(deps.judge, "max_relevance", None)
+    if bound_of is None:
+        return cands, features
+    bound = bound_of(question, [passages[c.passage_id].text for c in cands], features)
+    if learned is not None:
+        bound = learning.lifted_bound(learned, bound)
+    keep = [i for i, b in enumerate(bound) if b >= read_bar]
+    if len(keep) < len(cands):
+        log.debug("read %d of %d candidates; the rest cannot reach %.3f", len(keep), len(cands), read_bar)
+    return [cands[i] for i in keep], [features[i] for i in keep]
+
+
+def _learned_relevance(deps: Deps, job: Job, cands: list[Candidate], passages: dict, features: list[dict],
+                       verdicts: list, learned: learning.Learned | None, bar: float) -> list[float]:
+    """Each candidate's relevance as the gate sees it: the judge's, moved by what the question's verdicts
+    taught (`agents.linker.learning`). A candidate that learning lifts over the bar is explained
+    (answer, rationale) like one the judge passed; the verdicts are replaced in place."""
+    judged = [v.relevance for v in verdicts]
+    if learned is None:
+        return judged
+    relevance = learning.apply(deps, learned, judged, [c.passage_id for c in cands], job["models"][0])
+    lifted = [i for i, (j, r) in enumerate(zip(judged, relevance, strict=True)) if r >= bar > j]
+    if lifted:
+        explained = deps.judge.assess_many(job["text"], [passages[cands[i].passage_id].text for i in lifted],
+                                           [features[i] for i in lifted], explain_all=True,
+                                           title_first=[passages[cands[i].passage_id].kind == "abstract"
+                                                        for i in lifted])
+        for i, verdict in zip(lifted, explained, strict=True):
+            verdicts[i] = verdict
+    return relevance
+
+
 def _model_version(deps: Deps, name: str) -> str:
     return next(m for m in deps.settings.embed.models if m.name == name).version
 
 
 def record_links(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
-    return {"new_ids": runtime.context.deps.ledger.upsert_evidence(state.get("drafts", []))}
+    """Upsert the links; after a verdict ('feedback'), re-rank every link of the question too."""
+    deps = runtime.context.deps
+    new_ids = deps.ledger.upsert_evidence(state.get("drafts", []))
+    if state["mode"] == "feedback":
+        for job in state["jobs"]:
+            learning.relearn(deps, job["question_id"], job["models"][0])
+    return {"new_ids": new_ids}
 
 
 GRAPH = straight_line(LinkState, pick_questions, find_candidates, judge_candidates, record_links)

@@ -84,8 +84,7 @@ async def set_verdict(request: Request) -> Response:
     led = ledger(request)
     full = await db(led.set_verdict, request.path_params["eid"], DECISIONS[decision])
     response = api_json(evidence_json(await db(led.link, full)))
-    if decision == "accept":
-        response.background = BackgroundTask(pipeline.link_accepted, request.app.state.settings, led, full)
+    response.background = BackgroundTask(pipeline.verdict_set, request.app.state.settings, led, full)
     return response
 
 

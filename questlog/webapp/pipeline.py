@@ -49,15 +49,28 @@ def question_edited(settings: Settings, question_id: int) -> None:
     _send(settings, lambda: [EmbedRequested(target="question", ids=(str(question_id),))])
 
 
-def link_accepted(settings: Settings, ledger: Ledger, evidence_id: str) -> None:
-    """Fetch and read an accepted paper in full, as `questlog verdict ID accept` does."""
-    if settings.fulltext.fetch == "off":
-        return
+def verdict_messages(settings: Settings, ledger: Ledger, evidence_id: str) -> list:
+    """What a verdict on a link tells the pipeline: re-link its question with what its verdicts teach now
+    (learning from verdicts, with the judge's gate), and fetch and read an accepted paper not yet read
+    in full (unless full text is off)."""
     from shared.ledger.models import EvidenceRow
-    from shared.messages import FullTextRequested
+    from shared.messages import FullTextRequested, LinkRequested
 
     with ledger.session() as s:
         row = s.get(EvidenceRow, evidence_id)
-    if row is None or ledger.fulltext(row.paper_id) is not None:
-        return
-    _send(settings, lambda: [FullTextRequested(paper_ids=(row.paper_id,), reason="accepted")])
+        if row is None:
+            return []
+        question_id, paper_id, verdict = row.question_id, row.paper_id, row.verdict
+    out = []
+    if settings.link.gate == "judge" and settings.link.learn_from_verdicts:
+        out.append(LinkRequested(mode="feedback", ids=(str(question_id),), basis=ledger.verdict_basis(question_id)))
+    if verdict == "accepted" and settings.fulltext.fetch != "off" and ledger.fulltext(paper_id) is None:
+        out.append(FullTextRequested(paper_ids=(paper_id,), reason="accepted"))
+    return out
+
+
+def verdict_set(settings: Settings, ledger: Ledger, evidence_id: str) -> None:
+    """Send `verdict_messages`, as `questlog verdict` does."""
+    messages = verdict_messages(settings, ledger, evidence_id)
+    if messages:
+        _send(settings, lambda: messages)

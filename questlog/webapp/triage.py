@@ -67,8 +67,7 @@ async def verdict(request: Request) -> Response:
         raise BadRequest(f"decision must be accept, reject or clear; got {decision!r}")
     led = ledger(request)
     full = await db(led.set_verdict, request.path_params["eid"], DECISIONS[decision])
-    task = (BackgroundTask(pipeline.link_accepted, request.app.state.settings, led, full)
-            if decision == "accept" else None)
+    task = BackgroundTask(pipeline.verdict_set, request.app.state.settings, led, full)
     return await _answer(request, form, full, task)
 
 

@@ -92,6 +92,16 @@ def page_link(origin: str, location: str, page: int | None) -> str | None:
     return f"{url}#page={page}" if page else url
 
 
+@dataclass(frozen=True)
+class LinkJudgement:
+    """One link as learning from verdicts sees it."""
+
+    id: str
+    passage_id: str
+    relevance: float | None  # the judge's calibrated relevance (None: a link the judge never scored)
+    verdict: str | None
+
+
 # What `evidence(verdicts=...)` may ask for; None stands for "no verdict yet".
 VERDICTS = ("accepted", "rejected", None)
 # a channel's send takes seconds; a claim this old belongs to a worker that died mid-send
@@ -169,6 +179,51 @@ class EvidenceMixin:
             row = _find_link(s, evidence)
             row.verdict = verdict
             return row.id
+
+    def judged_links(self, question_id: int) -> list[LinkJudgement]:
+        """Every link of the question with the judge's relevance and the user's verdict (id order):
+        what learning from verdicts fits on (`agents.linker.learning`)."""
+        with self.session() as s:
+            q = (select(EvidenceRow.id, EvidenceRow.passage_id, EvidenceRow.relevance, EvidenceRow.verdict)
+                 .where(EvidenceRow.question_id == question_id).order_by(EvidenceRow.id))
+            return [LinkJudgement(*row) for row in s.execute(q)]
+
+    def verdict_basis(self, question_id: int) -> str:
+        """A fingerprint of the question's verdicts now (which links, accepted or rejected)."""
+        import hashlib
+
+        with self.session() as s:
+            rows = s.execute(select(EvidenceRow.id, EvidenceRow.verdict).where(
+                EvidenceRow.question_id == question_id, EvidenceRow.verdict.is_not(None)).order_by(EvidenceRow.id))
+            body = ";".join(f"{eid}={verdict}" for eid, verdict in rows)
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+    def rescore(self, learned: dict[str, float], labels: int) -> int:
+        """Set each named link's score to its `learned` relevance (the judge's own stays in `relevance`),
+        noting in its scores how many verdicts taught it (`labels`; 0: none, the marks are removed);
+        returns how many links changed."""
+
+        def write(s: Session) -> int:
+            changed = 0
+            for eid, value in learned.items():
+                row = s.get(EvidenceRow, eid)
+                if row is None:
+                    continue  # deleted meanwhile with its question
+                value, scores = round(float(value), 6), dict(row.scores or {})
+                if labels == 0:  # nothing to learn from (any more): the judge's own ranking, unmarked
+                    if "learned" not in scores and row.score == value:
+                        continue
+                    scores.pop("learned", None)
+                    scores.pop("learned_from", None)
+                elif row.score == value and scores.get("learned_from") == labels:
+                    continue
+                else:
+                    scores |= {"learned": value, "learned_from": labels}
+                row.score, row.scores = value, scores  # a new dict: the JSON column sees the change
+                changed += 1
+            return changed
+
+        return self.retrying(write)
 
     def set_note(self, evidence: str, note: str | None) -> str:
         """Set a link's note (the user's words, kept through re-linking); an empty or blank note clears

@@ -38,6 +38,7 @@ from shared.relevance.reading import (
     sentence_features,
 )
 from shared.stance.cross_encoder import CrossEncoderJudge, decide
+from shared.vectors.lexical import document_vector, query_vector
 
 RULES_FILE = "rules.json"
 MAX_RATIONALE = 3
@@ -95,6 +96,22 @@ class EvidenceRulesJudge:
     def bar_for(self, retrieval: bool) -> float:
         """The relevance a pair needs to be linked (pairs judged without retrieval have their own bar)."""
         return self.min_relevance if retrieval else self.rules["min_relevance_alone"]
+
+    def max_relevance(self, question: str, passages: list[str], retrieval: list[dict]) -> list[float]:
+        """An upper bound of each passage's relevance, known before it is read: the rule with the best
+        sentence's cosine at its largest possible value, 1 (the share of the question's words and where
+        retrieval placed the passage cost no model). A passage whose bound is below the bar cannot be
+        linked, so the linker does not read it (`agents.linker.graph`)."""
+        rule = self.rules["relevance"]["with_retrieval"]
+        terms = set(query_vector(question).indices)
+        out = []
+        for passage, placed in zip(passages, retrieval, strict=True):
+            coverage = len(terms & set(document_vector(passage).indices)) / len(terms) if terms else 0.0
+            # 1.01: a unit-length cosine is at most 1, and bf16 rounding may pass it by a little
+            feats = {"sentence": 1.01 if rule["w"]["sentence"] >= 0 else -1.0, "coverage": coverage,
+                     "dense": max(placed["dense"], -1.0), "bm25": placed["bm25"]}
+            out.append(sigmoid(linear(rule, feats)))
+        return out
 
     def relevance(self, reading: Reading, retrieval: dict | None) -> float:
         rule = self.rules["relevance"]["with_retrieval" if retrieval is not None else "alone"]
