@@ -114,19 +114,26 @@ def bench_ingest(n: int, progress: Callable[[str], None] = print) -> dict:
               "ratio": round(encode_s / elapsed, 3),
               "reference_encode_papers_per_s": round(n / reference_s, 2),
               "speedup": round(reference_s / elapsed, 3), "precision": precision,
-              "peak_rss_mb": round(rss.peak, 1),
+              "peak_rss_mb": round(rss.peak, 1), "embed_processes": settings.embed.processes,
+              "embed_threads": settings.embed.threads,
               "evidence": counts["evidence"], "model": settings.embed.models[0].source}
     ledger.close()
     shutil.rmtree(work, ignore_errors=True)
     return result
 
 
+def _all_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def _raw_encode_seconds(settings, texts: list[str]) -> tuple[float, str]:
-    """The pipeline's own encoder (its precision and batch) on the texts: seconds, and the precision used."""
+    """The pipeline's own encoder (its precision and batch) on the texts, in one process on every core
+    (whatever `embed.threads` and `embed.processes` the pipeline ran with): seconds, and the precision used."""
     from shared.embedder import build_embedders
 
     total, precisions = 0.0, []
-    for embedder in build_embedders(settings.embed):
+    one_process = settings.embed.model_copy(update={"threads": _all_cores()})
+    for embedder in build_embedders(one_process):
         embedder.encode(texts[:8])  # load and warm up, outside the clock
         t0 = time.perf_counter()
         embedder.encode(texts)
@@ -139,8 +146,11 @@ def _reference_encode_seconds(settings, texts: list[str]) -> float:
     """Plain sentence-transformers, fp32, batch 32, as a user would call it: what `speedup` compares with."""
     from sentence_transformers import SentenceTransformer
 
+    import torch
+
     from shared.embedder import resolve_source
 
+    torch.set_num_threads(_all_cores())  # as a user's process has it, whatever the pipeline's threads were
     total = 0.0
     for spec in settings.embed.models:
         model = SentenceTransformer(resolve_source(spec.source), device="cpu")
