@@ -462,3 +462,16 @@ def test_the_workbench_reads_and_writes_the_same_on_postgresql(postgres_url, tmp
             assert ledger.questions() == [] and ledger.counts()["evidence"] == 0
     finally:
         ledger.close()
+
+
+def test_links_re_ranked_by_what_the_verdicts_taught_say_so_and_come_in_their_new_order(user):
+    led, links = user.ledger, user.links
+    assert led.rescore({links["other"]: 0.95, links["yes"]: 0.5}, labels=2) == 2
+    html = user.client.get(f"/questions/{user.question}").text
+    order = cards(html)
+    assert order.index(links["other"]) < order.index(links["body"]) < order.index(links["yes"])
+    assert html.count("learned from 2 verdicts") == 2
+    assert led.link(links["other"]).scores == {"dense": 0.4, "learned": 0.95, "learned_from": 2}
+    led.rescore({links["other"]: 0.40, links["yes"]: 0.91}, labels=0)  # every verdict cleared: the judge's own
+    assert "learned from" not in user.client.get(f"/questions/{user.question}").text
+    assert led.link(links["other"]).scores == {"dense": 0.4}
