@@ -97,3 +97,21 @@ def test_a_verdict_in_the_web_app_or_the_cli_asks_the_linker_to_learn_from_it(li
         ("feedback", (str(qid),), deps.ledger.verdict_basis(qid))]
     off = deps.settings.model_copy(update={"link": deps.settings.link.model_copy(update={"learn_from_verdicts": False})})
     assert not [m for m in verdict_messages(off, deps.ledger, link.id) if isinstance(m, LinkRequested)]
+
+
+def test_a_verdict_whose_re_rank_request_was_lost_is_found_again_by_the_reconciler(library):
+    from workers.reconcile import backlog
+
+    deps, qid, _ = library
+
+    def lost():
+        return [m for m in backlog(deps) if isinstance(m, LinkRequested) and m.mode == "feedback"]
+
+    _feedback(deps, qid)  # whatever the tests before left: ranked by the verdicts as they are now
+    assert not lost()
+    link = next(e for e in _links(deps, qid).values() if e.verdict is None)
+    deps.ledger.set_verdict(link.id, "accepted")  # and its request never reaches the linker
+    assert [(m.ids, m.basis) for m in lost()] == [((str(qid),), deps.ledger.verdict_basis(qid))]
+    linker.run(lost()[0], deps)
+    assert not lost()
+    assert all(e.scores.get("learned_basis") == deps.ledger.verdict_basis(qid) for e in _links(deps, qid).values())

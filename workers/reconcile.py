@@ -11,12 +11,13 @@ from datetime import datetime, timedelta, timezone
 import redis
 
 from agents.deps import Deps
+from agents.linker.learning import learning_on
 from shared.messages import EmbedRequested, LinkRequested, Message, PapersFound
 
 
 def backlog(deps: Deps, grace: timedelta | None = None) -> list[Message]:
-    """Messages for papers without passages, passages not indexed, passages indexed but never linked
-    and questions not embedded, older than `grace` (default `schedule.reconcile_grace_s`; younger ones
+    """Messages for papers without passages, passages not indexed, passages indexed but never linked,
+    questions not embedded and questions whose links are not ranked by their verdicts as they are now, older than `grace` (default `schedule.reconcile_grace_s`; younger ones
     are probably still in a queue), for each stage whose queue is empty (with items waiting there, the
     pending ones are probably among them: the next tick looks again)."""
     if grace is None:
@@ -39,6 +40,10 @@ def backlog(deps: Deps, grace: timedelta | None = None) -> list[Message]:
         unlinked = deps.ledger.unlinked_passage_ids(older_than=cutoff)
         msgs += [LinkRequested(mode="passages", ids=tuple(unlinked[i:i + size]))
                  for i in range(0, len(unlinked), size)]
+        if learning_on(deps):  # a verdict whose re-rank request was lost (sent while the broker was down)
+            open_ids = [q.id for q in deps.ledger.questions(status="open") if q.indexed_at is not None]
+            msgs += [LinkRequested(mode="feedback", ids=(str(qid),), basis=deps.ledger.verdict_basis(qid))
+                     for qid in deps.ledger.unlearned_questions(open_ids)]
     return msgs
 
 

@@ -121,8 +121,10 @@ def judge_candidates(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
             passage = passages[cand.passage_id]
             sents = sentences_of(passage.text)
             scores = {**cand.scores, **verdict.scores, **{f"{k}_scaled": round(v, 4) for k, v in feats.items()}}
-            if learned is not None:
+            if learned is not None and learned.labels:
                 scores |= {"learned": round(rel, 6), "learned_from": learned.labels}
+            if learned is not None:
+                scores["learned_basis"] = learned.basis
             drafts.append(EvidenceDraft(
                 question_id=job["question_id"], passage_id=cand.passage_id, paper_id=passage.paper_id,
                 score=round(rel, 6) if link.gate == "judge" else cand.scores[primary],
@@ -145,7 +147,7 @@ def _readable(deps: Deps, question: str, cands: list[Candidate], passages: dict,
     if bound_of is None:
         return cands, features
     bound = bound_of(question, [passages[c.passage_id].text for c in cands], features)
-    if learned is not None:
+    if learned is not None and learned.labels:
         bound = learning.lifted_bound(learned, bound)
     keep = [i for i, b in enumerate(bound) if b >= read_bar]
     if len(keep) < len(cands):
@@ -159,7 +161,7 @@ def _learned_relevance(deps: Deps, job: Job, cands: list[Candidate], passages: d
     taught (`agents.linker.learning`). A candidate that learning lifts over the bar is explained
     (answer, rationale) like one the judge passed; the verdicts are replaced in place."""
     judged = [v.relevance for v in verdicts]
-    if learned is None:
+    if learned is None or not learned.labels:
         return judged
     relevance = learning.apply(deps, learned, judged, [c.passage_id for c in cands], job["models"][0])
     lifted = [i for i, (j, r) in enumerate(zip(judged, relevance, strict=True)) if r >= bar > j]

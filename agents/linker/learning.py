@@ -29,6 +29,7 @@ class Learned:
 
     model: QuestionModel
     labels: int
+    basis: str  # the verdict state it was fit on (`Ledger.verdict_basis`)
 
 
 def learning_on(deps) -> bool:
@@ -36,20 +37,22 @@ def learning_on(deps) -> bool:
 
 
 def learned_model(deps, question_id: int, model_name: str) -> Learned | None:
-    """The question's model from its verdicts so far; None when it has none that can teach."""
+    """The question's model from its verdicts so far (`labels` 0: none of them can teach, so the judge's
+    own ranking stands); None when the question has no verdicts or learning is off."""
     if not learning_on(deps):
+        return None
+    basis = deps.ledger.verdict_basis(question_id)
+    if not basis:
         return None
     labelled = [j for j in deps.ledger.judged_links(question_id)
                 if j.verdict in VERDICTS and j.relevance is not None]
-    if not labelled:
-        return None
-    vectors = deps.store.vectors("passages", [j.passage_id for j in labelled], model_name)
+    vectors = deps.store.vectors("passages", [j.passage_id for j in labelled], model_name) if labelled else {}
     labelled = [j for j in labelled if j.passage_id in vectors]
-    if not labelled:
-        return None
+    if not labelled:  # verdicts that teach nothing (imported papers, no vectors yet): the judge's own ranking
+        return Learned(QuestionModel(np.zeros(0)), 0, basis)
     model = fit([j.relevance for j in labelled], np.array([vectors[j.passage_id] for j in labelled]),
                 {i: VERDICTS[j.verdict] for i, j in enumerate(labelled)})
-    return Learned(model, len(labelled))
+    return Learned(model, len(labelled), basis)
 
 
 def apply(deps, learned: Learned, relevance: list[float], passage_ids: list[str], model_name: str) -> list[float]:
@@ -81,7 +84,8 @@ def relearn(deps, question_id: int, model_name: str) -> int:
     if not links:
         return 0
     learned = learned_model(deps, question_id, model_name)
-    if learned is None:
-        return deps.ledger.rescore({j.id: j.relevance for j in links}, 0)
+    if learned is None or not learned.labels:
+        return deps.ledger.rescore({j.id: j.relevance for j in links}, 0, learned.basis if learned else "")
     values = apply(deps, learned, [j.relevance for j in links], [j.passage_id for j in links], model_name)
-    return deps.ledger.rescore({j.id: v for j, v in zip(links, values, strict=True)}, learned.labels)
+    return deps.ledger.rescore({j.id: v for j, v in zip(links, values, strict=True)}, learned.labels,
+                               learned.basis)

@@ -189,19 +189,19 @@ class EvidenceMixin:
             return [LinkJudgement(*row) for row in s.execute(q)]
 
     def verdict_basis(self, question_id: int) -> str:
-        """A fingerprint of the question's verdicts now (which links, accepted or rejected)."""
+        """A fingerprint of the question's verdicts now (which links, accepted or rejected); "" for none."""
         import hashlib
 
         with self.session() as s:
             rows = s.execute(select(EvidenceRow.id, EvidenceRow.verdict).where(
                 EvidenceRow.question_id == question_id, EvidenceRow.verdict.is_not(None)).order_by(EvidenceRow.id))
             body = ";".join(f"{eid}={verdict}" for eid, verdict in rows)
-        return hashlib.sha256(body.encode()).hexdigest()[:16]
+        return hashlib.sha256(body.encode()).hexdigest()[:16] if body else ""
 
-    def rescore(self, learned: dict[str, float], labels: int) -> int:
+    def rescore(self, learned: dict[str, float], labels: int, basis: str = "") -> int:
         """Set each named link's score to its `learned` relevance (the judge's own stays in `relevance`),
-        noting in its scores how many verdicts taught it (`labels`; 0: none, the marks are removed);
-        returns how many links changed."""
+        noting in its scores how many verdicts taught it (`labels`; 0: none, the marks are removed) and
+        the verdict state it was learned from (`basis`, `verdict_basis`); returns how many links changed."""
 
         def write(s: Session) -> int:
             changed = 0
@@ -209,21 +209,33 @@ class EvidenceMixin:
                 row = s.get(EvidenceRow, eid)
                 if row is None:
                     continue  # deleted meanwhile with its question
-                value, scores = round(float(value), 6), dict(row.scores or {})
-                if labels == 0:  # nothing to learn from (any more): the judge's own ranking, unmarked
-                    if "learned" not in scores and row.score == value:
-                        continue
-                    scores.pop("learned", None)
-                    scores.pop("learned_from", None)
-                elif row.score == value and scores.get("learned_from") == labels:
-                    continue
-                else:
+                value, old = round(float(value), 6), dict(row.scores or {})
+                scores = {k: v for k, v in old.items() if k not in ("learned", "learned_from", "learned_basis")}
+                if labels:
                     scores |= {"learned": value, "learned_from": labels}
+                if basis:
+                    scores["learned_basis"] = basis
+                if row.score == value and scores == old:
+                    continue
                 row.score, row.scores = value, scores  # a new dict: the JSON column sees the change
                 changed += 1
             return changed
 
         return self.retrying(write)
+
+    def unlearned_questions(self, question_ids: list[int]) -> list[int]:
+        """The questions among these whose links are not ranked by their verdicts as they are now (a
+        verdict since the last re-rank, whose request was lost): some link the judge scored carries
+        another verdict state than the question's (`rescore`'s `basis`)."""
+        out = []
+        for qid in question_ids:
+            basis = self.verdict_basis(qid)
+            with self.session() as s:
+                rows = s.execute(select(EvidenceRow.scores).where(EvidenceRow.question_id == qid,
+                                                                  EvidenceRow.relevance.is_not(None)))
+                if any((scores or {}).get("learned_basis", "") != basis for (scores,) in rows):
+                    out.append(qid)
+        return out
 
     def set_note(self, evidence: str, note: str | None) -> str:
         """Set a link's note (the user's words, kept through re-linking); an empty or blank note clears
