@@ -184,3 +184,22 @@ def test_a_question_embedded_twice_in_a_row_is_indexed_once_without_a_dead_lette
     drain(stack)
     assert len(stack.ledger.dead_letters()) == letters
     assert snapshot_of(stack.ledger) == before
+
+
+def test_a_verdict_re_ranks_the_questions_links_through_the_workers_and_clearing_it_restores_them(stack, crawled):
+    from questlog.webapp.pipeline import verdict_messages
+
+    best = stack.ledger.evidence(crawled.id)[0]
+    stack.ledger.set_verdict(best.id, "accepted")
+    stack.pipe.send(verdict_messages(stack.settings, stack.ledger, best.id))  # what the web app and CLI send
+    drain(stack)
+    basis = stack.ledger.verdict_basis(crawled.id)
+    for e in stack.ledger.evidence(crawled.id):
+        assert e.scores["learned_from"] == 1 and e.scores["learned_basis"] == basis
+        assert e.score == e.scores["learned"] and e.relevance is not None
+    assert not [d for d in stack.ledger.dead_letters() if d.task.startswith("questlog.link")]
+    stack.ledger.set_verdict(best.id, None)
+    stack.pipe.send(verdict_messages(stack.settings, stack.ledger, best.id))
+    drain(stack)
+    for e in stack.ledger.evidence(crawled.id):
+        assert e.score == e.relevance and not {"learned", "learned_from", "learned_basis"} & set(e.scores)
