@@ -217,3 +217,14 @@ def test_slack_items_carry_accept_and_reject_links_when_the_workbench_has_an_add
     assert "<https://questlog.home.arpa/evidence/e-42?do=reject|Reject>" in text
     plain = SlackNotifier("http://127.0.0.1:1/hook").payload(a_digest())["blocks"][1]["text"]["text"]
     assert "Accept" not in plain  # no address configured: no links to a page that cannot be reached
+
+
+def test_a_digest_says_in_words_how_sure_the_judge_is_of_each_paper_and_nothing_without_a_probability():
+    base = replace(a_digest().items[0], stance="neutral", answer="yes")
+    items = (replace(base, chance=0.62), replace(base, chance=0.3), replace(base, chance=0.13), base)
+    digest = replace(a_digest(), items=items)
+    lines = [line for line in digest.render_text().splitlines() if line[:2] in ("1.", "2.", "3.", "4.")]
+    assert [line.split("]")[0] for line in lines] == ["1. [yes · likely", "2. [yes · possible", "3. [yes · weak match",
+                                                       "4. [yes"]
+    blocks = SlackNotifier("http://127.0.0.1:1/hook").payload(digest)["blocks"]
+    assert blocks[3]["text"]["text"].startswith("*[yes · weak match]*")

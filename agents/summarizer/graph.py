@@ -44,13 +44,15 @@ def compose(state: DigestState, runtime: Runtime[AgentContext]) -> dict:
     start = as_utc(row.window_start)
     best: dict[str, DigestItem] = {}
     site = (deps.settings.web.public_url or "").rstrip("/")
+    judged = deps.settings.link.gate == "judge"  # the score is then the judge's calibrated probability
     for ev in deps.ledger.evidence(q.id, since=start, until=end):  # best first
         if ev.verdict == "rejected" or ev.paper_id in best:
             continue
         best[ev.paper_id] = DigestItem(paper_key=ev.paper_key, title=ev.title, url=ev.url, score=ev.score,
                                        stance=ev.stance, rationale=ev.rationale, passage=ev.passage,
                                        evidence_id=ev.id, answer=ev.answer or "", where=ev.where,
-                                       pdf_url=ev.pdf_url, page_url=f"{site}/evidence/{ev.id}" if site else None)
+                                       pdf_url=ev.pdf_url, page_url=f"{site}/evidence/{ev.id}" if site else None,
+                                       chance=ev.score if judged and ev.relevance is not None else None)
     items = tuple(list(best.values())[: deps.settings.digest.max_items])
     return {"digest": Digest(did, q.id, q.text, start, end, items)}
 

@@ -23,6 +23,9 @@ class DigestItem:
     where: str = ""  # a body passage's place: "p. 7, §5.2 Main Results"; "" for an abstract
     pdf_url: str | None = None  # the PDF at that page
     page_url: str | None = None  # the link's page in the workbench (QUESTLOG_WEB__PUBLIC_URL set), else None
+    # the judge's calibrated probability that the paper is evidence for the question (moved by the question's
+    # verdicts when it has some); None where the score is no probability (the cosine gate)
+    chance: float | None = None
 
     def decide_url(self, decision: str) -> str | None:
         """The workbench page that asks to accept or reject this link (a GET there changes nothing)."""
@@ -33,6 +36,20 @@ class DigestItem:
         """What the paper says on the question: its answer (yes/no questions), its stance (a claim it
         supports or contradicts), else "evidence" (an open question)."""
         return self.answer or (self.stance if self.stance in ("supports", "contradicts") else "evidence")
+
+    @property
+    def sureness(self) -> str:
+        """How sure the judge is, in words a reader weighs at a glance: "likely" (a probability of 0.5 or
+        more), "possible" (0.25 or more), else "weak match"; "" without a probability. Fixed words for
+        fixed shares of a calibrated probability, not tuned on any set."""
+        if self.chance is None:
+            return ""
+        return "likely" if self.chance >= 0.5 else "possible" if self.chance >= 0.25 else "weak match"
+
+    @property
+    def tag(self) -> str:
+        """The label and, with a probability, the sureness: "yes · weak match"."""
+        return f"{self.label} · {self.sureness}" if self.sureness else self.label
 
 
 @dataclass(frozen=True)
@@ -54,7 +71,7 @@ class Digest:
                  f"New evidence since {since} (until {self.window_end:%Y-%m-%d %H:%M} UTC): {len(self.items)} papers",
                  ""]
         for n, it in enumerate(self.items, 1):
-            lines.append(f"{n}. [{it.label}] {it.title} ({it.paper_key}, score {it.score:.2f})")
+            lines.append(f"{n}. [{it.tag}] {it.title} ({it.paper_key}, score {it.score:.2f})")
             if it.url:
                 lines.append(f"   {it.url}")
             if it.where:

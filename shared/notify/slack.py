@@ -33,7 +33,7 @@ class SlackNotifier:
             link = f"<{_link_url(it.url)}|{title}>" if it.url else title
             quote = escape((it.rationale or it.passage)[:280])
             where = f", {escape(it.where)}" if it.where else ""
-            head = f"*[{it.label}]* {link} ({escape(it.paper_key)}{where}, {it.score:.2f})"
+            head = f"*[{escape(it.tag)}]* {link} ({escape(it.paper_key)}{where}, {it.score:.2f})"
             if it.page_url:
                 head += (f"  <{_link_url(it.decide_url('accept'))}|Accept> · <{_link_url(it.decide_url('reject'))}"
                          "|Reject>")
