@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from questlog.cli_add import add_app
+from questlog.cli_bench import bench_app
 from questlog.cli_common import err, fail, ledger, out, pipeline_or_none, settings
 from questlog.cli_dead import dead_app
 from questlog.cli_eval import eval_app, train_app
@@ -30,7 +31,6 @@ from shared.messages import EmbedRequested
 
 app = typer.Typer(help="questlog: question-driven literature watch.", no_args_is_help=True,
                   pretty_exceptions_enable=False)
-bench_app = typer.Typer(help="Benchmarks (print JSON).")
 app.add_typer(bench_app, name="bench")
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
@@ -147,9 +147,14 @@ def evidence(question_id: int, as_json: bool = typer.Option(False, "--json"),
     t = Table("id", "score", "says", "verdict", "note", "paper", "title")
     for e in items:
         said = e.answer or (e.stance if e.stance in ("supports", "contradicts") else "evidence")
-        t.add_row(e.id[:8], f"{e.score:.2f}", said, e.verdict or "", "*" if e.note else "", e.paper_key,
+        mark = "~" if (e.scores or {}).get("learned_from") else ""
+        t.add_row(e.id[:8], f"{e.score:.2f}{mark}", said, e.verdict or "", "*" if e.note else "", e.paper_key,
                   escape(e.title[:80]) + (f"\n[dim]{escape(e.where)}[/dim]" if e.where else ""))
     out.print(t)
+    learned = next((e.scores["learned_from"] for e in items if (e.scores or {}).get("learned_from")), None)
+    if learned:
+        out.print(f"[dim]~ score learned from this question's {learned} verdict{'s' if learned != 1 else ''} "
+                  "(the judge's own relevance is in --json)[/dim]")
 
 
 @app.command()
@@ -334,57 +339,6 @@ def demo(days: int = typer.Option(4, help="Simulated listing days to crawl (at l
     from questlog.demo import run_demo
 
     raise typer.Exit(run_demo(data_dir, days, out))
-
-
-@bench_app.command("ingest")
-def bench_ingest(papers: int = typer.Option(300, "--papers"), as_json: bool = typer.Option(True, "--json")) -> None:
-    """Push N snapshot papers through the whole pipeline and time it against raw encode."""
-    from questlog.bench import bench_ingest as run
-
-    print(json.dumps(run(papers, progress=lambda m: err.print(m))))
-
-
-@bench_app.command("backfill")
-def bench_backfill(papers: int = typer.Option(20000, "--papers"),
-                   corpus: Path = typer.Option(None, "--corpus", help="ML Anthology papers folder (default: "
-                                                                      "../shared/data/mlanthology/papers)."),
-                   ledger_url: str = typer.Option(None, "--ledger-url", help="A PostgreSQL ledger instead of "
-                                                                              "SQLite (scale-out)."),
-                   as_json: bool = typer.Option(True, "--json")) -> None:
-    """N real ML papers through the pipeline, then a question's backfill over them and search latency."""
-    from questlog.bench_backfill import bench_backfill as run
-
-    folder = corpus or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mlanthology" / "papers"
-    if not folder.is_dir():
-        fail(f"no ML Anthology papers at {folder}; pass --corpus DIR")
-    if papers < 128:
-        fail("--papers must be at least 128")
-    print(json.dumps(run(folder, papers, ledger_url, progress=lambda m: err.print(m))))
-
-
-@bench_app.command("chaos")
-def bench_chaos(papers: int = typer.Option(300, "--papers"),
-                seed: int = typer.Option(1, "--seed", help="Seeds when each fault strikes."),
-                no_aof: bool = typer.Option(False, "--no-aof", help="Redis keeps nothing: it comes back empty."),
-                keep: bool = typer.Option(False, "--keep", help="Keep both runs' data directories (logs)."),
-                as_json: bool = typer.Option(True, "--json")) -> None:
-    """Kill the embed, vector and io workers, beat and Redis during an ingest; compare with a fault-free run."""
-    from questlog.bench_chaos import bench_chaos as run
-
-    print(json.dumps(run(papers, seed=seed, aof=not no_aof, keep=keep, progress=lambda m: err.print(m))))
-
-
-@bench_app.command("read")
-def bench_read(pdfs: Path = typer.Option(None, "--pdfs", help="Folder of PDFs to read (default: the test PDFs "
-                                                               "in ../shared/data/fulltext beside the repository)."),
-               as_json: bool = typer.Option(True, "--json")) -> None:
-    """Full text against abstract only: PDF pages/s, passages per paper, papers/s through reader + embed."""
-    from questlog.bench_read import bench_read as run
-
-    folder = pdfs or Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fulltext"
-    if not folder.is_dir():
-        fail(f"no folder of PDFs at {folder}; pass --pdfs DIR")
-    print(json.dumps(run(folder, progress=lambda m: err.print(m))))
 
 
 @app.command()

@@ -105,6 +105,9 @@ def test_the_evidence_table_shows_each_link_s_id_and_verdict_and_a_verdict_takes
     listed = json.loads(ql(tmp_path, "evidence", "1", "--json", "--verdict", "any").stdout)["evidence"]
     assert listed[0]["verdict"] == "rejected" and listed[0]["answer"] == "yes"
     assert ql(tmp_path, "verdict", "zzzzzzzz", "accept").returncode == 2
+    ledger.rescore({full: 0.12}, labels=1, basis="b")  # what the linker does once the verdict taught the question
+    table = ql(tmp_path, "evidence", "1", "--verdict", "any").stdout
+    assert "0.12~" in table and "learned from this question's 1 verdict" in table
 
 
 def test_a_question_over_two_thousand_characters_is_refused_in_one_line(tmp_path):
