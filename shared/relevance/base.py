@@ -67,8 +67,9 @@ class JudgeSettings(SettingsGroup):
     model_dir: Path | None = Field(
         None, description="Folder holding the evidence judge's learned rules (rules.json, written by `questlog "
                           "train evidence`); unset: the shipped models/evidence.")
-    threads: int | None = Field(None, description="Torch CPU threads for the judge's two small models; unset: "
-                                                  "torch's default.")
+    threads: int | None = Field(None, description="Torch CPU threads for the judge's two small models; unset: a "
+                                                  "quarter of the cores, at least one (it shares them with the "
+                                                  "embed worker).")
     precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto", description="The judge's two small models' CPU precision. auto: bf16 autocast on a CPU with native "
                             "bf16 (AVX512-BF16 or AMX), else fp32.")
