@@ -115,3 +115,20 @@ def test_a_verdict_whose_re_rank_request_was_lost_is_found_again_by_the_reconcil
     linker.run(lost()[0], deps)
     assert not lost()
     assert all(e.scores.get("learned_basis") == deps.ledger.verdict_basis(qid) for e in _links(deps, qid).values())
+
+
+def test_a_re_rank_request_for_verdicts_changed_since_is_left_to_the_newer_one(library):
+    deps, qid, _ = library
+    _feedback(deps, qid)
+    ranked_by = deps.ledger.verdict_basis(qid)
+    link = next(e for e in _links(deps, qid).values() if e.verdict is None)
+    deps.ledger.set_verdict(link.id, "rejected")
+    stale = LinkRequested(mode="feedback", ids=(str(qid),), basis=deps.ledger.verdict_basis(qid))
+    deps.ledger.set_verdict(link.id, "accepted")  # the user changed their mind before the linker got to it
+    before = {eid: (e.score, e.scores) for eid, e in _links(deps, qid).items()}
+    linker.run(stale, deps)
+    assert {eid: (e.score, e.scores) for eid, e in _links(deps, qid).items()} == before
+    assert all(e.scores.get("learned_basis") == ranked_by for e in _links(deps, qid).values())
+    _feedback(deps, qid)  # the newer request does the work
+    now = deps.ledger.verdict_basis(qid)
+    assert now != ranked_by and all(e.scores.get("learned_basis") == now for e in _links(deps, qid).values())

@@ -195,6 +195,11 @@ GRAPH = straight_line(LinkState, pick_questions, find_candidates, judge_candidat
 def run(msg: LinkRequested, deps: Deps) -> list[Message]:
     """Record evidence links; sends on a FullTextRequested for the papers whose abstract reached the
     full-text bar and that were never read in full (digests are scheduled by beat)."""
+    if msg.mode == "feedback" and msg.basis and all(deps.ledger.verdict_basis(int(q)) != msg.basis for q in msg.ids):
+        # the verdicts changed again since: the request for the newer state (or, were it lost, the
+        # reconciler's) does this work; fast triage sends one request per keypress
+        log.info("feedback for %s skipped: its verdicts changed since it was sent", ",".join(msg.ids))
+        return []
     state = GRAPH.invoke({"mode": msg.mode, "ids": list(msg.ids)}, context=AgentContext(deps))
     if msg.mode == "passages":  # after the links are recorded: a lost request is found by the reconciler
         deps.ledger.mark_linked(list(msg.ids))
