@@ -134,7 +134,7 @@ def _print_results(ledger, out: Console) -> int:
         items = ledger.evidence(q.id, limit=5)
         total = len(ledger.evidence(q.id))
         if total:
-            out.print(f"\nQ{q.id} {q.text}\n  {total} evidence links; best:", markup=False, highlight=False)
+            out.print(f"\nQ{q.id} {q.text}\n  {total} evidence link{'' if total == 1 else 's'}; best:", markup=False, highlight=False)
         else:
             out.print(f"\nQ{q.id} {q.text}\n  no evidence yet: none of the {papers} papers in the library reached "
                       "the evidence judge's bar", markup=False, highlight=False)
@@ -147,7 +147,7 @@ def _print_results(ledger, out: Console) -> int:
         unsearched += q.indexed_at is None
         digests = [d for d in ledger.digests(q.id) if d.status == "sent"]
         if digests:
-            out.print(f"  latest digest ({len(digests)} sent so far, {digests[-1].items} papers):")
+            out.print(f"  latest digest ({len(digests)} sent so far, {digests[-1].items} paper{'' if digests[-1].items == 1 else 's'}):")
             out.print("    " + digests[-1].body.replace("\n", "\n    ")[:1500], markup=False, highlight=False,
                       soft_wrap=True)
     dead = ledger.counts()["dead_letters"]

@@ -68,7 +68,7 @@ class Digest:
     def render_text(self) -> str:
         since = self.window_start.strftime("%Y-%m-%d %H:%M") if self.window_start else "the start"
         lines = [f"Q{self.question_id}: {self.question}",
-                 f"New evidence since {since} (until {self.window_end:%Y-%m-%d %H:%M} UTC): {len(self.items)} papers",
+                 f"New evidence since {since} (until {self.window_end:%Y-%m-%d %H:%M} UTC): {len(self.items)} paper{'' if len(self.items) == 1 else 's'}",
                  ""]
         for n, it in enumerate(self.items, 1):
             lines.append(f"{n}. [{it.tag}] {it.title} ({it.paper_key}, score {it.score:.2f})")
