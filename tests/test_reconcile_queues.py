@@ -8,25 +8,12 @@ from datetime import datetime, timedelta, timezone
 import redis
 
 from agents.deps import Deps
-from agents.reader.splitters import AbstractSplitter
 from shared.broker import EmbeddedRedis, to_redis_py
-from shared.ids import passage_id
 from shared.ledger import Ledger
 from shared.messages import LinkRequested
-from shared.records import PaperRecord
 from shared.settings import ScheduleSettings, Settings
+from tests.test_reconcile import _indexed_passage
 from workers.reconcile import backlog
-
-
-def _indexed_passage(led: Ledger, when: datetime) -> str:
-    rec = PaperRecord(source="arxiv", source_id="2606.99996v1", arxiv_id="2606.99996", arxiv_version=1,
-                      title="Lost in a restart", abstract="A message the broker lost must be sent again.")
-    paper = led.upsert_paper(rec).paper_id
-    drafts = AbstractSplitter().split(led.paper(paper))
-    pid = passage_id(paper, 0, drafts[0].text)
-    led.replace_passages(paper, drafts, [pid])
-    led.mark_indexed([pid], when=when)
-    return pid
 
 
 def _links(deps: Deps) -> list[tuple]:
