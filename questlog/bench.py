@@ -122,17 +122,13 @@ def bench_ingest(n: int, progress: Callable[[str], None] = print) -> dict:
     return result
 
 
-def _all_cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-
-
 def _raw_encode_seconds(settings, texts: list[str]) -> tuple[float, str]:
     """The pipeline's own encoder (its precision and batch) on the texts, in one process on every core
     (whatever `embed.threads` and `embed.processes` the pipeline ran with): seconds, and the precision used."""
-    from shared.embedder import build_embedders
+    from shared.embedder import build_embedders, usable_cores
 
     total, precisions = 0.0, []
-    one_process = settings.embed.model_copy(update={"threads": _all_cores()})
+    one_process = settings.embed.model_copy(update={"threads": usable_cores()})
     for embedder in build_embedders(one_process):
         embedder.encode(texts[:8])  # load and warm up, outside the clock
         t0 = time.perf_counter()
@@ -144,13 +140,12 @@ def _raw_encode_seconds(settings, texts: list[str]) -> tuple[float, str]:
 
 def _reference_encode_seconds(settings, texts: list[str]) -> float:
     """Plain sentence-transformers, fp32, batch 32, as a user would call it: what `speedup` compares with."""
+    import torch
     from sentence_transformers import SentenceTransformer
 
-    import torch
+    from shared.embedder import resolve_source, usable_cores
 
-    from shared.embedder import resolve_source
-
-    torch.set_num_threads(_all_cores())  # as a user's process has it, whatever the pipeline's threads were
+    torch.set_num_threads(usable_cores())  # as a user's process has it, whatever the pipeline's threads were
     total = 0.0
     for spec in settings.embed.models:
         model = SentenceTransformer(resolve_source(spec.source), device="cpu")

@@ -46,6 +46,11 @@ def pick_device(setting: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity, e.g. a container's cpuset), at least one."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
     """True when the CPU computes bf16 itself (AVX512-BF16 or AMX): without it torch emulates bf16, and
     the emulation is about 3x slower than fp32 (measured on an AVX-512 Xeon without BF16)."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 from shared.errors import PermanentError
@@ -49,8 +48,9 @@ def default_threads() -> int:
     """The judge's torch threads when none are set: a quarter of the cores, at least one. It reads small
     batches (tens of passages) while the embed worker encodes on the same cores; on two cores one thread
     made `bench ingest` 1.4x faster than torch's default of every core (README, "Measured")."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, cores // 4)
+    from shared.embedder import usable_cores
+
+    return max(1, usable_cores() // 4)
 
 
 def linear(rule: dict, values: dict[str, float]) -> float:
