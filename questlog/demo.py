@@ -4,7 +4,10 @@ A loopback server replays the shipped snapshot (real arXiv cs.* papers, CC0
 metadata) through two of arXiv's interfaces, one listing day at a time: the
 categories are harvested through OAI-PMH (arXivRaw records, resumption tokens)
 and the questions are searched through the Atom API; a paper both find is one
-paper. Real Redis, real worker processes and beat run the pipeline; the demo asks
+paper. Older papers (the shipped archive: what the questions' searches reach in
+arXiv's history, `scripts/make_demo_snapshot.py`) are listed before the first
+day, so only a search finds them, as a question's first search finds a field's
+older work on real arXiv. Real Redis, real worker processes and beat run the pipeline; the demo asks
 three questions, crawls day by day, then prints each question's evidence and
 digest. Its data lives in its own directory; a second run resumes and duplicates
 nothing.
@@ -19,7 +22,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from questlog.replay.arxiv import ArxivReplay, listing_days, load_snapshot
+from questlog.replay.arxiv import ARCHIVE, ArxivReplay, listing_days, load_snapshot
 from questlog.replay.oai import OaiReplay
 from questlog.replay.pdf import PdfReplay
 from questlog.replay.server import ReplayServer
@@ -67,8 +70,10 @@ def run_demo(data_dir: Path, days: int, out: Console) -> int:
     started = time.monotonic()
     days = max(2, days)
     data_dir.mkdir(parents=True, exist_ok=True)
-    replay = ArxivReplay(load_snapshot())
-    day_list = listing_days(replay.papers)[:days]
+    listed = load_snapshot()
+    day_list = listing_days(listed)[:days]
+    papers = sorted(listed + load_snapshot(ARCHIVE), key=lambda p: (p.published, p.arxiv_id), reverse=True)
+    replay = ArxivReplay(papers)
     with ReplayServer() as server:
         server.route("/api/query", replay)
         server.route("/oai", OaiReplay(replay))
@@ -78,7 +83,7 @@ def run_demo(data_dir: Path, days: int, out: Console) -> int:
         settings = Settings()
         ledger = Ledger(settings.ledger_url)
         out.print(f"[bold]questlog demo[/bold]: data in {data_dir}, arXiv replay (Atom, OAI-PMH) at {server.url} "
-                  f"({len(replay.papers)} papers, listing days {day_list[0]} .. {day_list[-1]})")
+                  f"({len(listed)} papers listed {day_list[0]} .. {day_list[-1]}, {len(papers) - len(listed)} older)")
         with Stack(settings, flower=False, extra_env=env) as stack:
             out.print(f"stack up: broker {stack.broker_url}, workers io/embed/vector, beat")
             pipe = Pipeline(settings, stack.broker_url)

@@ -8,9 +8,11 @@ import sys
 
 import pytest
 import redis
+from sqlalchemy import select
 
-from questlog.replay.arxiv import load_snapshot
+from questlog.replay.arxiv import ARCHIVE, load_snapshot
 from shared.ledger import Ledger
+from shared.ledger.models import PaperKeyRow
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +43,7 @@ def demo_runs(tmp_path_factory):
 def test_the_demo_searches_every_question_and_links_only_what_the_judge_admits(demo_runs):
     first, _second, ledger, _ = demo_runs
     assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
-    snapshot = {p.arxiv_id for p in load_snapshot()}
+    snapshot = {p.arxiv_id for p in load_snapshot() + load_snapshot(ARCHIVE)}
     questions = ledger.questions()
     assert len(questions) == 3 and all(q.indexed_at is not None for q in questions)
     links = 0
@@ -57,6 +59,10 @@ def test_the_demo_searches_every_question_and_links_only_what_the_judge_admits(d
             assert f"Q{q.id} {q.text}\n  no evidence yet" in first.stdout
     # the linker ran: the papers of two listing days hold some candidates past the bar
     assert links > 0
+    # the questions' first searches (relevance order) reached papers listed before the demo's days
+    with ledger.session() as s:
+        keys = set(s.scalars(select(PaperKeyRow.key)))
+    assert any(f"arxiv:{p.arxiv_id}" in keys for p in load_snapshot(ARCHIVE))
 
 
 def test_running_the_demo_again_resumes_and_duplicates_nothing(demo_runs):

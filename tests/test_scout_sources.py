@@ -22,7 +22,7 @@ from agents.scout.feeds import resolve
 from agents.scout.graph import run
 from agents.scout.plan import plan
 from agents.scout.queries import arxiv_query, plain_query, variants
-from questlog.replay.arxiv import ArxivReplay, compile_query
+from questlog.replay.arxiv import ArxivReplay, compile_query, relevance
 from questlog.replay.oai import OaiReplay
 from questlog.replay.recorded import RecordedAPIs
 from questlog.replay.server import Reply, ReplayServer, Request
@@ -219,9 +219,11 @@ def test_a_crawl_across_every_source_gives_one_record_per_real_world_paper(deps,
                                                                      "crossref"))))
     assert errors == []
     visible = [p for p in snapshot if p.listing_date <= DAY]
-    pred = compile_query(arxiv_query(QUESTION))
+    query = arxiv_query(QUESTION)
+    pred = compile_query(query)
+    # a question's first search: one Atom page of 100 in arXiv's relevance order
     expected_arxiv = ({p.arxiv_id for p in visible if "cs.CL" in p.categories}
-                      | {p.arxiv_id for p in [p for p in visible if pred(p)][:100]})  # one Atom page of 100
+                      | {p.arxiv_id for p in relevance(query, [p for p in visible if pred(p)])[:100]})
     papers = keys_by_paper(deps.ledger)
     arxiv_keys = [k for keys in papers.values() for k in keys if k.startswith("arxiv:")]
     assert sorted(arxiv_keys) == sorted(f"arxiv:{i}" for i in expected_arxiv | {"2304.05376"})
@@ -232,6 +234,30 @@ def test_a_crawl_across_every_source_gives_one_record_per_real_world_paper(deps,
         titles = [normalize_text(t) for t in s.scalars(select(PaperRow.title))]
     assert len(titles) == len(set(titles)), "two papers with the same title"
     assert {"search:question:1"} <= set(deps.ledger.paper(chemcrow[0]).found_via)
+
+
+def test_a_questions_first_arxiv_search_takes_the_best_matches_and_later_ones_the_newest(deps, server, snapshot):
+    q = deps.ledger.add_question(QUESTION)
+    query = arxiv_query(QUESTION)
+    matches = [p for p in snapshot if p.listing_date <= DAY and compile_query(query)(p)]
+    best = relevance(query, matches)[:50]
+    assert {p.arxiv_id for p in best} != {p.arxiv_id for p in matches[:50]}, "the orders must differ to tell"
+    assert crawl(deps, *crawls(("arxiv", f"question:{q.id}"))) == []
+    found = {k.removeprefix("arxiv:") for keys in keys_by_paper(deps.ledger).values() for k in keys}
+    assert {p.arxiv_id for p in best} <= found
+    assert [r.arg("sortBy") for r in server.requests if r.path == "/api/query"] == ["relevance"]
+
+    server.requests.clear()
+    server.arxiv.today = DAY + timedelta(days=1)
+    try:
+        later = CrawlRequested(source="arxiv", feed=f"question:{q.id}", requested_at=NOW + timedelta(days=1))
+        assert crawl(deps, later) == []
+    finally:
+        server.arxiv.today = DAY
+    assert {r.arg("sortBy") for r in server.requests if r.path == "/api/query"} == {"submittedDate"}
+    new = [p for p in snapshot if p.listing_date == DAY + timedelta(days=1) and compile_query(query)(p)]
+    found = {k.removeprefix("arxiv:") for keys in keys_by_paper(deps.ledger).values() for k in keys}
+    assert new and {p.arxiv_id for p in new} <= found, "the next day's matches come with the next search"
 
 
 def test_the_same_arxiv_paper_from_the_atom_api_and_oai_pmh_is_one_paper(deps, server, snapshot):

@@ -76,6 +76,8 @@ def resolve(msg: CrawlRequested, deps: Deps) -> Crawl:
     if kind == "question":
         q = deps.ledger.question(_int(value, msg.feed))
         feed = Feed(kind="search", value=query_for(cls.query_dialect, q.text), question_id=q.id)
+        if policy == "watermark" and _first_by_relevance(deps, cls, f"{name}:{feed.key}"):
+            feed = feed.model_copy(update={"order": "relevance"})
         return Crawl(name, f"{name}:{feed.key}", feed, policy, pages, results)
     if kind in FOUND_VIA:
         ids = known_ids(deps, value)
@@ -90,6 +92,13 @@ def resolve(msg: CrawlRequested, deps: Deps) -> Crawl:
     feed = Feed(kind="recommendations", value=seeds) if seeds else None
     return Crawl(name, key, feed, policy, 1, None, f"recommendation:question:{qid}",
                  "" if seeds else f"no seed paper {cls.label} knows")
+
+
+def _first_by_relevance(deps: Deps, cls: type[Source], key: str) -> bool:
+    """Whether this search runs in relevance order: the source's `first_search` says so and no crawl of
+    it has set a watermark yet (so the pages of one first search, and its retries, keep that order)."""
+    wanted = getattr(cls.settings_of(deps.settings), "first_search", "newest")
+    return wanted == "relevance" and not deps.ledger.cursor(key).get("newest")
 
 
 def _int(value: str, feed: str) -> int:

@@ -2,8 +2,9 @@
 
 Serves `/api/query` like export.arxiv.org: `search_query` (fields all/ti/abs/au/
 cat/id, quoted phrases, AND/OR/ANDNOT, parentheses), `id_list`, `start`,
-`max_results`, sorted by submission date, newest first. Only papers listed on or
-before the simulated `today` are visible, so the demo can advance day by day.
+`max_results`, sorted by submission date, newest first, or with `sortBy=relevance` by how
+well each paper matches (`relevance`: a small stand-in for arXiv's Lucene ranking). Only papers
+listed on or before the simulated `today` are visible, so the demo can advance day by day.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from xml.sax.saxutils import escape
 from questlog.replay.server import Reply, Request
 
 SNAPSHOT = Path(__file__).parent / "data" / "arxiv_cs_snapshot.jsonl.gz"
+# older papers that only a question's search reaches in the demo (scripts/make_demo_snapshot.py --archive)
+ARCHIVE = Path(__file__).parent / "data" / "arxiv_cs_archive.jsonl.gz"
 _TOKEN = re.compile(r'\(|\)|"[^"]*"|[^\s()]+')
 
 
@@ -48,8 +51,12 @@ class SnapshotPaper:
 
 def load_snapshot(path: Path = SNAPSHOT) -> list[SnapshotPaper]:
     """Papers newest first. Submission time: the evening before the listing day, in id order."""
-    rows = [json.loads(line) for line in gzip.open(path, "rt")]
-    rows.sort(key=lambda r: (r["listing_date"], r["id"]))
+    return papers_of([json.loads(line) for line in gzip.open(path, "rt")])
+
+
+def papers_of(rows: list[dict]) -> list[SnapshotPaper]:
+    """Snapshot rows (id, title, authors, categories, summary, listing_date) as papers, newest first."""
+    rows = sorted(rows, key=lambda r: (r["listing_date"], r["id"]))
     papers = []
     for i, r in enumerate(rows):
         day = date.fromisoformat(r["listing_date"])
@@ -154,9 +161,52 @@ class ArxivReplay:
         if ids:
             bare = {i.split("v")[0] if re.match(r"^\d{4}\.\d+v\d+$", i) else i for i in ids}
             pool = [p for p in pool if p.arxiv_id in bare]
+        if query and req.arg("sortBy") == "relevance":
+            pool = relevance(query, pool)
         if req.arg("sortOrder") == "ascending":
             pool = pool[::-1]
         return Reply(200, render_feed(pool[start:start + size], len(pool), start, size), "application/atom+xml")
+
+
+def query_terms(query: str) -> list[tuple[str, str]]:
+    """The (field, lower-cased phrase) pairs a query asks for, leaving out what ANDNOT excludes and `cat:`."""
+    out, negate = [], False
+    tokens = iter(_TOKEN.findall(query))
+    for tok in tokens:
+        if tok in ("AND", "OR", "(", ")"):
+            continue
+        if tok == "ANDNOT":
+            negate = True
+            continue
+        fieldname, _, value = tok.partition(":") if ":" in tok else ("all", "", tok)
+        while value.startswith('"') and not (value.endswith('"') and len(value) > 1):
+            value += " " + next(tokens, '"')  # a phrase the tokenizer split at its spaces
+        if not negate and fieldname != "cat" and value.strip('"'):
+            out.append((fieldname, value.strip('"').lower()))
+        negate = False
+    return list(dict.fromkeys(out))
+
+
+def relevance(query: str, pool: list[SnapshotPaper]) -> list[SnapshotPaper]:
+    """The pool best match first, by BM25 (k1 1.2, b 0.75, as Lucene) with each phrase of the query
+    as one term counted in its field; ties keep the newest first (the pool's order)."""
+    import math
+
+    terms = query_terms(query)
+    texts = {name: [p.field(name) for p in pool] for name in {f for f, _ in terms}}
+    counts = {t: [text.count(t[1]) for text in texts[t[0]]] for t in terms}
+    lengths = {name: [len(text.split()) for text in rows] for name, rows in texts.items()}
+    mean = {name: (sum(rows) / len(rows) if rows else 1.0) or 1.0 for name, rows in lengths.items()}
+    scores = [0.0] * len(pool)
+    for t, tf in counts.items():
+        df = sum(1 for c in tf if c)
+        idf = math.log(1 + (len(pool) - df + 0.5) / (df + 0.5))
+        for i, c in enumerate(tf):
+            if c:
+                norm = 1.2 * (0.25 + 0.75 * lengths[t[0]][i] / mean[t[0]])
+                scores[i] += idf * c * 2.2 / (c + norm)
+    order = sorted(range(len(pool)), key=lambda i: -scores[i])
+    return [pool[i] for i in order]
 
 
 def _error_feed(message: str) -> Reply:

@@ -4,13 +4,16 @@ Feeds: 'category' (the firehose: `cat:cs.CL`) and 'search' (a query string in
 arXiv's syntax, built by the scout from a question). One request every
 `min_interval_s` seconds across all workers (arXiv asks for 3 s). Both feeds
 stop at the watermark: the first paper at or below the last crawl's newest.
+A question's first search (no watermark yet) asks for arXiv's relevance order
+instead (`first_search`): its `search_results` best matches of any date, where
+the newest would be whatever matched a broad query last week.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -33,6 +36,9 @@ class ArxivSettings(PagedSourceSettings):
     min_interval_s: float = Field(3.0, description="Seconds between requests to arXiv (its published rule).")
     max_pages: int = Field(20, description="Pages per crawl of one feed before it stops.")
     search_results: int = Field(50, description="Results per question search.")
+    first_search: Literal["relevance", "newest"] = Field(
+        "relevance", description="Order of a question's first search: arXiv's relevance (the best matches "
+                                 "of any date) or newest first; later searches always take the newest since the last.")
 
 
 class ArxivSource(HttpSource):
@@ -74,7 +80,8 @@ class ArxivSource(HttpSource):
         size = self.settings.page_size
         while True:
             params = {"search_query": query, "start": start, "max_results": size,
-                      "sortBy": "submittedDate", "sortOrder": "descending"}
+                      "sortBy": "relevance" if feed.order == "relevance" else "submittedDate",
+                      "sortOrder": "descending"}
             response = self.http.get(self.settings.base_url, params=params)
             parsed = parse_feed(response.content, feed.found_via, where=f"arXiv {feed.key} start={start}")
             for problem in parsed.skipped:

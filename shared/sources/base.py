@@ -64,6 +64,9 @@ class Feed(BaseModel):
     kind: FeedKind
     value: str  # category name, query text, or a source's paper id
     question_id: int | None = None
+    # a search's order: "newest" first (watching for new papers), or the source's "relevance" (a
+    # question's first search, which reaches the best matches of any date; `agents.scout.feeds`)
+    order: Literal["newest", "relevance"] = "newest"
 
     @property
     def key(self) -> str:
