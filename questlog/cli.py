@@ -171,7 +171,7 @@ def verdict(evidence_id: str, decision: str) -> None:
     except NotFound as e:
         fail(str(e))
     out.print(f"{full}: {decision}")
-    from questlog.webapp.pipeline import verdict_messages
+    from questlog.writes import verdict_messages
     from shared.messages import FullTextRequested
 
     s = settings()

@@ -184,3 +184,28 @@ def test_the_bound_before_reading_is_never_below_the_relevance_after_reading(jud
     assert all(b >= r.relevance for b, r in zip(bound, read, strict=True))
     assert min(b - r.relevance for b, r in zip(bound, read, strict=True)) < 0.05  # and it is not vacuous
     assert sum(b < judge.min_relevance for b in bound) > 0  # some candidates need no reading at all
+
+
+def test_the_bound_from_a_passages_own_cosine_holds_and_leaves_fewer_to_read(judge):
+    """With the whole passage's cosine in the judge's own sentence model, the bound is tighter (cosine +
+    SENTENCE_MARGIN, not 1) and still above what reading finds."""
+    import json
+    import random
+
+    from shared.embedder import build_embedders
+    from shared.settings import Settings
+    from tests.test_eval_links import RQ_DEV
+
+    docs = [json.loads(line) for line in (RQ_DEV / "corpus.jsonl").read_text().splitlines()[60:140]]
+    question = json.loads((RQ_DEV / "queries.jsonl").read_text().splitlines()[5])["text"]
+    rng = random.Random(7)
+    placed = [{"dense": rng.uniform(-0.5, 1), "bm25": rng.uniform(-0.5, 1)} for _ in docs]
+    texts = [f"{d['title']}. {d['text']}" for d in docs]
+    embedder = build_embedders(Settings().embed)[0]
+    cosines = (embedder.encode(texts) @ embedder.encode([question])[0]).tolist()
+    loose = judge.max_relevance(question, texts, placed)
+    tight = judge.max_relevance(question, texts, placed, cosines)
+    read = judge.assess_many(question, texts, placed)
+    assert all(t >= r.relevance for t, r in zip(tight, read, strict=True))
+    assert all(t <= b for t, b in zip(tight, loose, strict=True))
+    assert sum(t < judge.min_relevance for t in tight) > sum(b < judge.min_relevance for b in loose)

@@ -87,7 +87,7 @@ def test_new_papers_pass_the_gate_by_the_relevance_the_questions_verdicts_taught
 
 
 def test_a_verdict_in_the_web_app_or_the_cli_asks_the_linker_to_learn_from_it(library):
-    from questlog.webapp.pipeline import verdict_messages
+    from questlog.writes import verdict_messages
 
     deps, qid, _ = library
     link = next(iter(_links(deps, qid).values()))

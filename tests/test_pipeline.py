@@ -187,7 +187,7 @@ def test_a_question_embedded_twice_in_a_row_is_indexed_once_without_a_dead_lette
 
 
 def test_a_verdict_re_ranks_the_questions_links_through_the_workers_and_clearing_it_restores_them(stack, crawled):
-    from questlog.webapp.pipeline import verdict_messages
+    from questlog.writes import verdict_messages
 
     best = stack.ledger.evidence(crawled.id)[0]
     stack.ledger.set_verdict(best.id, "accepted")

@@ -29,6 +29,7 @@ from shared.ids import question_point_id
 from shared.ledger import EvidenceDraft
 from shared.messages import FullTextRequested, LinkRequested, Message
 from shared.relevance.features import retrieval_features
+from shared.relevance.reading import SENTENCE_MODEL_SOURCES
 from shared.stance import sentences_of
 
 log = logging.getLogger(__name__)
@@ -146,7 +147,10 @@ def _readable(deps: Deps, question: str, cands: list[Candidate], passages: dict,
     bound_of = getattr(deps.judge, "max_relevance", None)
     if bound_of is None:
         return cands, features
-    bound = bound_of(question, [passages[c.passage_id].text for c in cands], features)
+    primary = deps.settings.embed.models[0]
+    # the primary model's cosine bounds the judge's sentence cosines only where they share the model
+    cosines = [c.scores.get(primary.name) for c in cands] if primary.source in SENTENCE_MODEL_SOURCES else None
+    bound = bound_of(question, [passages[c.passage_id].text for c in cands], features, cosines)
     if learned is not None and learned.labels:
         bound = learning.lifted_bound(learned, bound)
     keep = [i for i, b in enumerate(bound) if b >= read_bar]

@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from questlog import writes
 from questlog.report import status_report
 from questlog.web import evidence_json, question_json
-from questlog.webapp import pipeline
 from questlog.webapp.cards import parse_filters
 from questlog.webapp.citations import render_conclusion
 from questlog.webapp.common import BadRequest, api_json, csrf_token, db, ledger, posted_json, text_field
@@ -37,7 +37,7 @@ async def add_question(request: Request) -> Response:
     body = await posted_json(request)
     q = await db(ledger(request).add_question, text_field(body, "text"))
     response = api_json(question_json(q), 201)
-    response.background = BackgroundTask(pipeline.question_added, request.app.state.settings, q.id)
+    response.background = BackgroundTask(writes.question_added, request.app.state.settings, q.id)
     return response
 
 
@@ -48,7 +48,7 @@ async def edit_question(request: Request) -> Response:
     q = await db(ledger(request).edit_question, qid, text_field(body, "text"))
     response = api_json(question_json(q))
     if q.text != before:
-        response.background = BackgroundTask(pipeline.question_edited, request.app.state.settings, qid)
+        response.background = BackgroundTask(writes.question_edited, request.app.state.settings, qid)
     return response
 
 
@@ -84,7 +84,7 @@ async def set_verdict(request: Request) -> Response:
     led = ledger(request)
     full = await db(led.set_verdict, request.path_params["eid"], DECISIONS[decision])
     response = api_json(evidence_json(await db(led.link, full)))
-    response.background = BackgroundTask(pipeline.verdict_set, request.app.state.settings, led, full)
+    response.background = BackgroundTask(writes.verdict_set, request.app.state.settings, led, full)
     return response
 
 

@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from questlog.webapp import pipeline
+from questlog import writes
 from questlog.webapp.common import BadRequest, db, flash, ledger, page, posted_form
 from questlog.webapp.triage import render_question
 from shared.errors import NotFound, PermanentError
@@ -37,7 +37,7 @@ async def add(request: Request) -> Response:
         return await index(request, add_text=text, add_error=str(e), status=400)
     flash(request, f"Question {q.id} added.")
     return RedirectResponse(f"/questions/{q.id}", 303,
-                            background=BackgroundTask(pipeline.question_added, request.app.state.settings, q.id))
+                            background=BackgroundTask(writes.question_added, request.app.state.settings, q.id))
 
 
 async def edit(request: Request) -> Response:
@@ -53,7 +53,7 @@ async def edit(request: Request) -> Response:
         return await render_question(request, qid, status=400, edit_text=text, edit_error=str(e))
     changed = q.text != before
     flash(request, f"Question {qid} {'now reads: ' + q.text if changed else 'unchanged'}.")
-    task = BackgroundTask(pipeline.question_edited, request.app.state.settings, qid) if changed else None
+    task = BackgroundTask(writes.question_edited, request.app.state.settings, qid) if changed else None
     return RedirectResponse(f"/questions/{qid}", 303, background=task)
 
 

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from questlog.webapp import pipeline
+from questlog import writes
 from questlog.webapp.cards import SAYS_FILTERS, SORTS, VERDICT_FILTERS, Filters, card, parse_filters
 from questlog.webapp.citations import render_conclusion
 from questlog.webapp.common import BadRequest, db, fragment, is_script, ledger, local_path, page, posted_form
@@ -67,7 +67,7 @@ async def verdict(request: Request) -> Response:
         raise BadRequest(f"decision must be accept, reject or clear; got {decision!r}")
     led = ledger(request)
     full = await db(led.set_verdict, request.path_params["eid"], DECISIONS[decision])
-    task = BackgroundTask(pipeline.verdict_set, request.app.state.settings, led, full)
+    task = BackgroundTask(writes.verdict_set, request.app.state.settings, led, full)
     return await _answer(request, form, full, task)
 
 

@@ -29,6 +29,7 @@ from shared.errors import PermanentError
 from shared.questions import question_kind
 from shared.relevance.base import DEFAULT_MODEL_DIR, Assessment, JudgeSettings
 from shared.relevance.reading import (
+    SENTENCE_MODEL_SOURCES,
     Reading,
     SentenceEncoder,
     add_stance,
@@ -42,6 +43,12 @@ from shared.vectors.lexical import document_vector, query_vector
 
 RULES_FILE = "rules.json"
 MAX_RATIONALE = 3
+# How far a passage's best body sentence's cosine to the question may lie above the whole passage's
+# cosine in the retrieval model, when that model is the judge's own sentence model: above the 99.9th
+# percentile (0.396) of 17,400 rq-cs-train (question, abstract) pairs, largest seen 0.595. So the bound
+# before reading is no longer "a sentence could match perfectly" (cosine 1) for a passage retrieval
+# already scored (`max_relevance`); docs/evidence.md, "Reading only what can pass".
+SENTENCE_MARGIN = 0.4
 
 
 def default_threads() -> int:
@@ -107,18 +114,23 @@ class EvidenceRulesJudge:
         """The relevance a pair needs to be linked (pairs judged without retrieval have their own bar)."""
         return self.min_relevance if retrieval else self.rules["min_relevance_alone"]
 
-    def max_relevance(self, question: str, passages: list[str], retrieval: list[dict]) -> list[float]:
+    def max_relevance(self, question: str, passages: list[str], retrieval: list[dict],
+                      cosines: list[float | None] | None = None) -> list[float]:
         """An upper bound of each passage's relevance, known before it is read: the rule with the best
-        sentence's cosine at its largest possible value, 1 (the share of the question's words and where
-        retrieval placed the passage cost no model). A passage whose bound is below the bar cannot be
-        linked, so the linker does not read it (`agents.linker.graph`)."""
+        sentence's cosine at its largest value (the share of the question's words and where retrieval
+        placed the passage cost no model). That value is 1, or, where `cosines` gives the whole passage's
+        cosine to the question in the judge's own sentence model (`SENTENCE_MODEL_SOURCES`), that cosine
+        plus `SENTENCE_MARGIN` (a bound for all but about 1 pair in 1,000). A passage whose bound is below
+        the bar is not linked, so the linker does not read it (`agents.linker.graph`)."""
         rule = self.rules["relevance"]["with_retrieval"]
         terms = set(query_vector(question).indices)
+        cosines = cosines if cosines is not None else [None] * len(passages)
         out = []
-        for passage, placed in zip(passages, retrieval, strict=True):
+        for passage, placed, cosine in zip(passages, retrieval, cosines, strict=True):
             coverage = len(terms & set(document_vector(passage).indices)) / len(terms) if terms else 0.0
             # 1.01: a unit-length cosine is at most 1, and bf16 rounding may pass it by a little
-            feats = {"sentence": 1.01 if rule["w"]["sentence"] >= 0 else -1.0, "coverage": coverage,
+            best = 1.01 if cosine is None else min(1.01, cosine + SENTENCE_MARGIN)
+            feats = {"sentence": best if rule["w"]["sentence"] >= 0 else -1.0, "coverage": coverage,
                      "dense": max(placed["dense"], -1.0), "bm25": placed["bm25"]}
             out.append(sigmoid(linear(rule, feats)))
         return out

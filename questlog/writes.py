@@ -1,6 +1,6 @@
-"""What a write in the web app tells the running pipeline, as the CLI's `ask` and `verdict` do.
+"""What a user's write tells the running pipeline: the web app's and the CLI's `ask`, edits and `verdict`.
 
-Run as background tasks after the response is sent. When no broker answers nothing is sent: a new
+The web app runs these as background tasks after the response is sent. When no broker answers nothing is sent: a new
 or edited question is embedded by the reconciler once the stack runs, like one asked while it is
 down. A failure to send is logged, never shown as a failed write (the write is in the ledger).
 """
@@ -14,7 +14,7 @@ from shared.ledger import Ledger
 from shared.messages import EmbedRequested
 from shared.settings import Settings
 
-log = logging.getLogger("questlog.web")
+log = logging.getLogger("questlog.writes")
 
 
 def _send(settings: Settings, messages_for) -> None:
