@@ -260,6 +260,23 @@ def test_a_questions_first_arxiv_search_takes_the_best_matches_and_later_ones_th
     assert new and {p.arxiv_id for p in new} <= found, "the next day's matches come with the next search"
 
 
+def test_a_first_search_pages_in_relevance_order_until_its_own_budget(tmp_path, server, snapshot):
+    settings = Settings(data_dir=tmp_path, ledger={"url": f"sqlite:///{tmp_path / 'ledger.sqlite3'}"},
+                        arxiv=ArxivSettings(min_interval_s=0, first_search_results=30))
+    sources = make_sources(server.url)
+    sources["arxiv"] = ArxivSource(ArxivSettings(base_url=f"{server.url}/api/query", min_interval_s=0,
+                                                 page_size=20, max_attempts=1), LocalRateLimiter())
+    deps = Deps(settings, Ledger(settings.ledger_url), redis=None, overrides={"sources": sources})
+    try:
+        q = deps.ledger.add_question(QUESTION)
+        assert crawl(deps, *crawls(("arxiv", f"question:{q.id}"))) == []
+        asked = [r for r in server.requests if r.path == "/api/query"]
+        assert [(r.arg("sortBy"), r.arg("start")) for r in asked] == [("relevance", "0"), ("relevance", "20")]
+        assert deps.ledger.counts()["papers"] == 40
+    finally:
+        deps.close()
+
+
 def test_the_same_arxiv_paper_from_the_atom_api_and_oai_pmh_is_one_paper(deps, server, snapshot):
     crawl(deps, *crawls(("arxiv", "category:cs.CL")))
     atom_only = deps.ledger.counts()["papers"]

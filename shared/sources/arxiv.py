@@ -39,6 +39,8 @@ class ArxivSettings(PagedSourceSettings):
     first_search: Literal["relevance", "newest"] = Field(
         "relevance", description="Order of a question's first search: arXiv's relevance (the best matches "
                                  "of any date) or newest first; later searches always take the newest since the last.")
+    first_search_results: int = Field(
+        100, ge=1, description="Results of a question's first search in relevance order (its backfill from arXiv).")
 
 
 class ArxivSource(HttpSource):

@@ -1,0 +1,64 @@
+"""What a question's first arXiv search reaches: newest first against relevance order.
+
+    python scripts/search_reach.py ../shared/data/eval/rq-cs-dev [more BEIR folders] [--results 100]
+
+Each query of a BEIR folder becomes the arXiv query the scout sends for it (`arxiv_query`); the
+74k-paper arXiv cs.* snapshot in ../shared (2025-03 .. 2026-07) plays arXiv, answered by the
+loopback replay's own matching and ranking (`questlog.replay.arxiv`: BM25 over the query's phrases
+stands in for arXiv's Lucene ranking, so the figures are the replay's, not arXiv's). Counts, per
+folder and summed over its queries, the documents graded >= 1 (`related`) and 2 (`evidence`) among
+the first `--results` papers in each order. Prints one JSON object per folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ARCHIVE = ROOT.parent / "shared" / "data" / "arxiv_daily_cs" / "arxiv_daily_cs_2025-03_2026-07.jsonl.gz"
+
+
+def reach(folder: Path, pool: list, results: int) -> dict:
+    from agents.scout.queries import arxiv_query
+    from questlog.replay.arxiv import compile_query, relevance
+
+    grades: dict[str, dict[str, int]] = defaultdict(dict)
+    for line in (folder / "qrels" / "test.tsv").read_text().splitlines()[1:]:
+        query_id, doc, grade = line.split("\t")
+        grades[query_id][doc] = int(grade)
+    in_archive = {p.arxiv_id for p in pool}
+    total: dict[str, int] = defaultdict(int)
+    for line in (folder / "queries.jsonl").read_text().splitlines():
+        q = json.loads(line)
+        query = arxiv_query(q["text"])
+        matched = [p for p in pool if compile_query(query)(p)]  # the pool is newest first
+        orders = {"newest": matched[:results], "relevance": relevance(query, matched)[:results]}
+        for grade, name in ((1, "related"), (2, "evidence")):
+            wanted = {d for d, g in grades[q["_id"]].items() if g >= grade} & in_archive
+            total[f"{name}_in_archive"] += len(wanted)
+            for order, papers in orders.items():
+                total[f"{name}_{order}"] += len(wanted & {p.arxiv_id for p in papers})
+    return {"folder": str(folder), "queries": len(grades), "results": results, **total}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("folders", nargs="+", type=Path)
+    ap.add_argument("--results", type=int, default=100)
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from questlog.replay.arxiv import papers_of
+
+    with gzip.open(ARCHIVE, "rt") as f:
+        pool = papers_of([json.loads(line) for line in f])
+    for folder in args.folders:
+        print(json.dumps(reach(folder, pool, args.results)))
+
+
+if __name__ == "__main__":
+    main()
