@@ -45,7 +45,7 @@ def archive(rows: list[dict], first: str, per_question: int) -> list[dict]:
     pool = papers_of(older)
     picked: dict[str, dict] = {}
     for question in QUESTIONS:
-        query = arxiv_query(question)
+        query = arxiv_query(question, ranked=True)  # as the scout's first search asks
         matched = relevance(query, [p for p in pool if compile_query(query)(p)])
         for p in matched[:per_question]:
             picked[p.arxiv_id] = by_id[p.arxiv_id]

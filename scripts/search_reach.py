@@ -1,5 +1,9 @@
 """What a question's first arXiv search reaches: newest first against relevance order.
 
+Three ways of asking, each taking the first `--results` papers: `newest` (the key phrases, newest
+first: the old first search), `relevance_phrases_only` (the same query in relevance order) and
+`relevance` (what the scout asks now: relevance order, the key single words OR-ed in).
+
     python scripts/search_reach.py ../shared/data/eval/rq-cs-dev [more BEIR folders] [--results 100]
 
 Each query of a BEIR folder becomes the arXiv query the scout sends for it (`arxiv_query`); the
@@ -35,9 +39,11 @@ def reach(folder: Path, pool: list, results: int) -> dict:
     total: dict[str, int] = defaultdict(int)
     for line in (folder / "queries.jsonl").read_text().splitlines():
         q = json.loads(line)
-        query = arxiv_query(q["text"])
-        matched = [p for p in pool if compile_query(query)(p)]  # the pool is newest first
-        orders = {"newest": matched[:results], "relevance": relevance(query, matched)[:results]}
+        query, ranked = arxiv_query(q["text"]), arxiv_query(q["text"], ranked=True)
+        newest = [p for p in pool if compile_query(query)(p)][:results]  # the pool is newest first
+        widened = [p for p in pool if compile_query(ranked)(p)]
+        orders = {"newest": newest, "relevance": relevance(ranked, widened)[:results],
+                  "relevance_phrases_only": relevance(query, [p for p in pool if compile_query(query)(p)])[:results]}
         for grade, name in ((1, "related"), (2, "evidence")):
             wanted = {d for d, g in grades[q["_id"]].items() if g >= grade} & in_archive
             total[f"{name}_in_archive"] += len(wanted)

@@ -219,9 +219,9 @@ def test_a_crawl_across_every_source_gives_one_record_per_real_world_paper(deps,
                                                                      "crossref"))))
     assert errors == []
     visible = [p for p in snapshot if p.listing_date <= DAY]
-    query = arxiv_query(QUESTION)
+    query = arxiv_query(QUESTION, ranked=True)
     pred = compile_query(query)
-    # a question's first search: one Atom page of 100 in arXiv's relevance order
+    # a question's first search: one Atom page of 100 in arXiv's relevance order, single words OR-ed in
     expected_arxiv = ({p.arxiv_id for p in visible if "cs.CL" in p.categories}
                       | {p.arxiv_id for p in relevance(query, [p for p in visible if pred(p)])[:100]})
     papers = keys_by_paper(deps.ledger)
@@ -238,14 +238,15 @@ def test_a_crawl_across_every_source_gives_one_record_per_real_world_paper(deps,
 
 def test_a_questions_first_arxiv_search_takes_the_best_matches_and_later_ones_the_newest(deps, server, snapshot):
     q = deps.ledger.add_question(QUESTION)
-    query = arxiv_query(QUESTION)
-    matches = [p for p in snapshot if p.listing_date <= DAY and compile_query(query)(p)]
-    best = relevance(query, matches)[:50]
-    assert {p.arxiv_id for p in best} != {p.arxiv_id for p in matches[:50]}, "the orders must differ to tell"
+    ranked, query = arxiv_query(QUESTION, ranked=True), arxiv_query(QUESTION)
+    matches = [p for p in snapshot if p.listing_date <= DAY and compile_query(ranked)(p)]
+    best = relevance(ranked, matches)[:100]
+    assert {p.arxiv_id for p in best} != {p.arxiv_id for p in matches[:100]}, "the orders must differ to tell"
     assert crawl(deps, *crawls(("arxiv", f"question:{q.id}"))) == []
     found = {k.removeprefix("arxiv:") for keys in keys_by_paper(deps.ledger).values() for k in keys}
     assert {p.arxiv_id for p in best} <= found
-    assert [r.arg("sortBy") for r in server.requests if r.path == "/api/query"] == ["relevance"]
+    assert [(r.arg("sortBy"), r.arg("search_query")) for r in server.requests if r.path == "/api/query"] == [
+        ("relevance", ranked)]
 
     server.requests.clear()
     server.arxiv.today = DAY + timedelta(days=1)
@@ -254,7 +255,8 @@ def test_a_questions_first_arxiv_search_takes_the_best_matches_and_later_ones_th
         assert crawl(deps, later) == []
     finally:
         server.arxiv.today = DAY
-    assert {r.arg("sortBy") for r in server.requests if r.path == "/api/query"} == {"submittedDate"}
+    assert {(r.arg("sortBy"), r.arg("search_query")) for r in server.requests if r.path == "/api/query"} == {
+        ("submittedDate", query)}
     new = [p for p in snapshot if p.listing_date == DAY + timedelta(days=1) and compile_query(query)(p)]
     found = {k.removeprefix("arxiv:") for keys in keys_by_paper(deps.ledger).values() for k in keys}
     assert new and {p.arxiv_id for p in new} <= found, "the next day's matches come with the next search"
@@ -388,6 +390,13 @@ def test_key_phrases_come_with_their_singular_plural_and_hyphenated_spellings():
     assert plain_query("How many embedding dimensions does it take to represent a given amount of text?") == \
         "embedding dimensions represent"
 
+
+
+def test_a_ranked_arxiv_query_ors_in_the_key_words_after_the_phrases_and_a_newest_first_one_does_not():
+    question = "How many embedding dimensions does it take to represent a given amount of text?"
+    assert arxiv_query(question) == 'all:"embedding dimensions" OR all:"embedding dimension"'
+    assert arxiv_query(question, ranked=True) == (
+        'all:"embedding dimensions" OR all:"embedding dimension" OR all:dimensions OR all:embedding OR all:represent')
 
 # -- expansion ------------------------------------------------------------------------------------
 

@@ -77,7 +77,8 @@ def resolve(msg: CrawlRequested, deps: Deps) -> Crawl:
         q = deps.ledger.question(_int(value, msg.feed))
         feed = Feed(kind="search", value=query_for(cls.query_dialect, q.text), question_id=q.id)
         if policy == "watermark" and _first_by_relevance(deps, cls, f"{name}:{feed.key}"):
-            feed = feed.model_copy(update={"order": "relevance"})
+            feed = feed.model_copy(update={"order": "relevance",
+                                           "value": query_for(cls.query_dialect, q.text, ranked=True)})
             results = getattr(cls.settings_of(settings), "first_search_results", results)
         return Crawl(name, f"{name}:{feed.key}", feed, policy, pages, results)
     if kind in FOUND_VIA:

@@ -107,11 +107,15 @@ def variants(phrase: str) -> list[str]:
     return out
 
 
-def arxiv_query(question: str, max_clauses: int = 12) -> str:
+def arxiv_query(question: str, max_clauses: int = 12, ranked: bool = False) -> str:
     """An arXiv search_query for the question, e.g. 'all:"domain shift" OR all:"domain shifts" OR ...'.
 
     Every key phrase comes first as written; the variants of the longest phrases (those no other
-    phrase contains) fill the clauses left."""
+    phrase contains) fill the clauses left. `ranked`: for a search in relevance order, the key single
+    words are OR-ed in too. Ranking puts papers that match several clauses first, so a word adds the
+    papers that say it otherwise without burying the phrase matches (on rq-cs-train, the related papers
+    among a first search's 100 rose from 186 to 254; docs/sources.md). Newest first, a single word
+    would bring every new paper that uses it."""
     phrases = key_phrases(question)
     multi = [p for p in phrases if " " in p or "-" in p]
     singles = [p for p in phrases if " " not in p and "-" not in p]
@@ -123,6 +127,8 @@ def arxiv_query(question: str, max_clauses: int = 12) -> str:
         clauses = [f"all:{w}" for w in singles[:3]]
     if not clauses:
         raise ValueError(f"no search terms in question {question!r}")
+    if ranked and multi:
+        clauses += [f"all:{w}" for w in singles if f"all:{w}" not in clauses]
     return " OR ".join(clauses)
 
 
@@ -143,7 +149,7 @@ def plain_query(question: str, max_words: int = PLAIN_WORDS) -> str:
 DIALECTS: dict[QueryDialect, Callable[[str], str]] = {"arxiv": arxiv_query, "plain": plain_query}
 
 
-def query_for(dialect: QueryDialect, question: str) -> str:
-    """The search text for a question in a source's dialect. Raises ValueError for a question with no
-    search terms."""
-    return DIALECTS[dialect](question)
+def query_for(dialect: QueryDialect, question: str, ranked: bool = False) -> str:
+    """The search text for a question in a source's dialect (`ranked`: for a search in relevance order,
+    which the arXiv dialect widens with single words). Raises ValueError for a question with no search terms."""
+    return arxiv_query(question, ranked=True) if ranked and dialect == "arxiv" else DIALECTS[dialect](question)
