@@ -32,21 +32,23 @@ def _send(settings: Settings, messages_for) -> None:
         log.warning("could not tell the pipeline: %s", e)
 
 
+def _embed_and_search(settings: Settings, question_id: int) -> list:
+    from agents.scout.plan import question_crawls
+    from shared.sources.registry import enabled_names
+
+    return [EmbedRequested(target="question", ids=(str(question_id),)),
+            *question_crawls(settings, enabled_names(settings), question_id, datetime.now(timezone.utc))]
+
+
 def question_added(settings: Settings, question_id: int) -> None:
     """Search and backfill a new question at once, as `questlog ask` does."""
-    def messages():
-        from agents.scout.plan import question_crawls
-        from shared.sources.registry import enabled_names
-
-        return [EmbedRequested(target="question", ids=(str(question_id),)),
-                *question_crawls(settings, enabled_names(settings), question_id, datetime.now(timezone.utc))]
-
-    _send(settings, messages)
+    _send(settings, lambda: _embed_and_search(settings, question_id))
 
 
 def question_edited(settings: Settings, question_id: int) -> None:
-    """Embed an edited question's new text (its backfill follows)."""
-    _send(settings, lambda: [EmbedRequested(target="question", ids=(str(question_id),))])
+    """Embed an edited question's new text (its backfill follows) and search it afresh at once (the ledger
+    dropped its search cursors, so these are first searches)."""
+    _send(settings, lambda: _embed_and_search(settings, question_id))
 
 
 def verdict_messages(settings: Settings, ledger: Ledger, evidence_id: str) -> list:

@@ -216,14 +216,23 @@ def test_a_refused_question_is_shown_inline_with_the_text_kept(user, text, says)
 
 def test_editing_a_question_changes_its_text_and_has_it_searched_again(user):
     user.ledger.mark_question_indexed(user.question)
+    other = user.ledger.add_question("Do larger batches speed up training?").id
+    for qid in (user.question, other):  # both searched before: arXiv's watermark, S2's window
+        user.ledger.save_cursor(f"arxiv:search:{qid}", {"newest": ["2026-06-22T14:00:00", "2606.00001"]})
+        user.ledger.save_cursor(f"semanticscholar:search:{qid}", {"next": {"from_date": "2026-06-01"}})
     r = user.post(f"/questions/{user.question}/edit", text="Does retrieval help tiny language models?")
     assert r.status_code == 303
     q = user.ledger.question(user.question)
     assert q.text == "Does retrieval help tiny language models?" and q.indexed_at is None
+    # the new text is searched afresh (a first search), the other question's searches go on as they were
+    assert user.ledger.cursor(f"arxiv:search:{user.question}") == {}
+    assert user.ledger.cursor(f"semanticscholar:search:{user.question}") == {}
+    assert user.ledger.cursor(f"arxiv:search:{other}")["newest"] and user.ledger.cursor(f"semanticscholar:search:{other}")
+    user.ledger.delete_question(other)
     assert len(user.ledger.evidence(user.question)) == 3
-    user.ledger.add_question("Is tokenisation solved for code?")
+    taken = user.ledger.add_question("Is tokenisation solved for code?").id
     r = user.post(f"/questions/{user.question}/edit", text="is tokenisation solved for CODE")
-    assert r.status_code == 400 and "question 2 already asks this" in r.text
+    assert r.status_code == 400 and f"question {taken} already asks this" in r.text
     assert ">is tokenisation solved for CODE</textarea>" in r.text
 
 

@@ -22,6 +22,7 @@ from shared.ids import normalize_text
 from shared.ledger.evidence import EvidenceView, _find_link
 from shared.ledger.models import (
     ConclusionRow,
+    CursorRow,
     DeliveryRow,
     DigestRow,
     EvidenceRow,
@@ -64,8 +65,11 @@ class WorkbenchMixin:
     # -- questions ---------------------------------------------------------
     def edit_question(self, question_id: int, text: str) -> QuestionRow:
         """Change a question's text, checked as `add_question` checks a new one. A changed text is
-        embedded again (its `indexed_at` is cleared; the reconciler or the caller sends it); links
-        found for the old text stay. The same text changes nothing. Raises NotFound, PermanentError."""
+        embedded again (its `indexed_at` is cleared; the reconciler or the caller sends it) and searched
+        afresh: its search cursors are dropped, so each source's next search of it is a first one (on
+        arXiv in relevance order, reaching older papers), not one for papers newer than what the old
+        text found. Links found for the old text stay. The same text changes nothing. Raises NotFound,
+        PermanentError."""
         try:
             text = check_question(text)
         except ValueError as e:
@@ -81,6 +85,7 @@ class WorkbenchMixin:
                 raise PermanentError(f"question {other.id} already asks this: {other.text!r}")
             if row.text != text:
                 row.text, row.normalized, row.indexed_at = text, norm, None
+                s.execute(delete(CursorRow).where(CursorRow.key.like(f"%:search:{question_id}")))
             return row
 
         return self.retrying(write)
