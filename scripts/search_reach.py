@@ -42,8 +42,9 @@ def reach(folder: Path, pool: list, results: int) -> dict:
         query, ranked = arxiv_query(q["text"]), arxiv_query(q["text"], ranked=True)
         newest = [p for p in pool if compile_query(query)(p)][:results]  # the pool is newest first
         widened = [p for p in pool if compile_query(ranked)(p)]
-        orders = {"newest": newest, "relevance": relevance(ranked, widened)[:results],
-                  "relevance_phrases_only": relevance(query, [p for p in pool if compile_query(query)(p)])[:results]}
+        orders = {"newest": newest, "relevance": relevance(ranked, widened, pool)[:results],
+                  "relevance_phrases_only": relevance(query, [p for p in pool if compile_query(query)(p)],
+                                                      pool)[:results]}
         for grade, name in ((1, "related"), (2, "evidence")):
             wanted = {d for d, g in grades[q["_id"]].items() if g >= grade} & in_archive
             total[f"{name}_in_archive"] += len(wanted)

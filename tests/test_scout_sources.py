@@ -223,7 +223,7 @@ def test_a_crawl_across_every_source_gives_one_record_per_real_world_paper(deps,
     pred = compile_query(query)
     # a question's first search: one Atom page of 100 in arXiv's relevance order, single words OR-ed in
     expected_arxiv = ({p.arxiv_id for p in visible if "cs.CL" in p.categories}
-                      | {p.arxiv_id for p in relevance(query, [p for p in visible if pred(p)])[:100]})
+                      | {p.arxiv_id for p in relevance(query, [p for p in visible if pred(p)], visible)[:100]})
     papers = keys_by_paper(deps.ledger)
     arxiv_keys = [k for keys in papers.values() for k in keys if k.startswith("arxiv:")]
     assert sorted(arxiv_keys) == sorted(f"arxiv:{i}" for i in expected_arxiv | {"2304.05376"})
@@ -239,8 +239,9 @@ def test_a_crawl_across_every_source_gives_one_record_per_real_world_paper(deps,
 def test_a_questions_first_arxiv_search_takes_the_best_matches_and_later_ones_the_newest(deps, server, snapshot):
     q = deps.ledger.add_question(QUESTION)
     ranked, query = arxiv_query(QUESTION, ranked=True), arxiv_query(QUESTION)
-    matches = [p for p in snapshot if p.listing_date <= DAY and compile_query(ranked)(p)]
-    best = relevance(ranked, matches)[:100]
+    visible = [p for p in snapshot if p.listing_date <= DAY]
+    matches = [p for p in visible if compile_query(ranked)(p)]
+    best = relevance(ranked, matches, visible)[:100]
     assert {p.arxiv_id for p in best} != {p.arxiv_id for p in matches[:100]}, "the orders must differ to tell"
     assert crawl(deps, *crawls(("arxiv", f"question:{q.id}"))) == []
     found = {k.removeprefix("arxiv:") for keys in keys_by_paper(deps.ledger).values() for k in keys}

@@ -114,7 +114,7 @@ def arxiv_query(question: str, max_clauses: int = 12, ranked: bool = False) -> s
     phrase contains) fill the clauses left. `ranked`: for a search in relevance order, the key single
     words are OR-ed in too. Ranking puts papers that match several clauses first, so a word adds the
     papers that say it otherwise without burying the phrase matches (on rq-cs-train, the related papers
-    among a first search's 100 rose from 186 to 254; docs/sources.md). Newest first, a single word
+    among a first search's 100 rose from 190 to 276; docs/sources.md). Newest first, a single word
     would bring every new paper that uses it."""
     phrases = key_phrases(question)
     multi = [p for p in phrases if " " in p or "-" in p]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -151,7 +152,7 @@ class ArxivReplay:
             return _error_feed("start and max_results must be integers")
         ids = [i for i in (req.arg("id_list", "") or "").split(",") if i]
         query = req.arg("search_query", "") or ""
-        pool = self.visible()
+        pool = visible = self.visible()
         try:
             if query:
                 pred = compile_query(query)
@@ -162,7 +163,7 @@ class ArxivReplay:
             bare = {i.split("v")[0] if re.match(r"^\d{4}\.\d+v\d+$", i) else i for i in ids}
             pool = [p for p in pool if p.arxiv_id in bare]
         if query and req.arg("sortBy") == "relevance":
-            pool = relevance(query, pool)
+            pool = relevance(query, pool, visible)
         if req.arg("sortOrder") == "ascending":
             pool = pool[::-1]
         return Reply(200, render_feed(pool[start:start + size], len(pool), start, size), "application/atom+xml")
@@ -187,20 +188,22 @@ def query_terms(query: str) -> list[tuple[str, str]]:
     return list(dict.fromkeys(out))
 
 
-def relevance(query: str, pool: list[SnapshotPaper]) -> list[SnapshotPaper]:
+def relevance(query: str, pool: list[SnapshotPaper], corpus: list[SnapshotPaper] | None = None) -> list[SnapshotPaper]:
     """The pool best match first, by BM25 (k1 1.2, b 0.75, as Lucene) with each phrase of the query
-    as one term counted in its field; ties keep the newest first (the pool's order)."""
-    import math
-
+    as one term counted in its field, document frequencies and lengths over `corpus` (default: the
+    pool; the replay passes every visible paper, as an index holds them all); ties keep the newest
+    first (the pool's order)."""
     terms = query_terms(query)
+    corpus = pool if corpus is None else corpus
     texts = {name: [p.field(name) for p in pool] for name in {f for f, _ in terms}}
     counts = {t: [text.count(t[1]) for text in texts[t[0]]] for t in terms}
     lengths = {name: [len(text.split()) for text in rows] for name, rows in texts.items()}
-    mean = {name: (sum(rows) / len(rows) if rows else 1.0) or 1.0 for name, rows in lengths.items()}
+    mean = {name: (sum(len(p.field(name).split()) for p in corpus) / len(corpus) if corpus else 1.0) or 1.0
+            for name in texts}
     scores = [0.0] * len(pool)
     for t, tf in counts.items():
-        df = sum(1 for c in tf if c)
-        idf = math.log(1 + (len(pool) - df + 0.5) / (df + 0.5))
+        df = sum(1 for p in corpus if t[1] in p.field(t[0]))
+        idf = math.log(1 + (len(corpus) - df + 0.5) / (df + 0.5))
         for i, c in enumerate(tf):
             if c:
                 norm = 1.2 * (0.25 + 0.75 * lengths[t[0]][i] / mean[t[0]])

@@ -29,7 +29,6 @@ from shared.errors import PermanentError
 from shared.questions import question_kind
 from shared.relevance.base import DEFAULT_MODEL_DIR, Assessment, JudgeSettings
 from shared.relevance.reading import (
-    SENTENCE_MODEL_SOURCES,
     Reading,
     SentenceEncoder,
     add_stance,
@@ -119,7 +118,7 @@ class EvidenceRulesJudge:
         """An upper bound of each passage's relevance, known before it is read: the rule with the best
         sentence's cosine at its largest value (the share of the question's words and where retrieval
         placed the passage cost no model). That value is 1, or, where `cosines` gives the whole passage's
-        cosine to the question in the judge's own sentence model (`SENTENCE_MODEL_SOURCES`), that cosine
+        cosine to the question in the judge's own sentence model (`reading.SENTENCE_MODEL_SOURCES`), that cosine
         plus `SENTENCE_MARGIN` (a bound for all but about 1 pair in 1,000). A passage whose bound is below
         the bar is not linked, so the linker does not read it (`agents.linker.graph`)."""
         rule = self.rules["relevance"]["with_retrieval"]
