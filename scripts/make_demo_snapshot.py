@@ -46,7 +46,8 @@ def archive(rows: list[dict], first: str, per_question: int) -> list[dict]:
     picked: dict[str, dict] = {}
     for question in QUESTIONS:
         query = arxiv_query(question, ranked=True)  # as the scout's first search asks
-        matched = relevance(query, [p for p in pool if compile_query(query)(p)], pool)
+        matches = compile_query(query)
+        matched = relevance(query, [p for p in pool if matches(p)], pool)
         for p in matched[:per_question]:
             picked[p.arxiv_id] = by_id[p.arxiv_id]
     return sorted(picked.values(), key=lambda r: (r["listing_date"], r["id"]))

@@ -40,11 +40,11 @@ def reach(folder: Path, pool: list, results: int) -> dict:
     for line in (folder / "queries.jsonl").read_text().splitlines():
         q = json.loads(line)
         query, ranked = arxiv_query(q["text"]), arxiv_query(q["text"], ranked=True)
-        newest = [p for p in pool if compile_query(query)(p)][:results]  # the pool is newest first
-        widened = [p for p in pool if compile_query(ranked)(p)]
-        orders = {"newest": newest, "relevance": relevance(ranked, widened, pool)[:results],
-                  "relevance_phrases_only": relevance(query, [p for p in pool if compile_query(query)(p)],
-                                                      pool)[:results]}
+        phrases, widened = compile_query(query), compile_query(ranked)
+        matched = [p for p in pool if phrases(p)]  # the pool is newest first
+        orders = {"newest": matched[:results],
+                  "relevance": relevance(ranked, [p for p in pool if widened(p)], pool)[:results],
+                  "relevance_phrases_only": relevance(query, matched, pool)[:results]}
         for grade, name in ((1, "related"), (2, "evidence")):
             wanted = {d for d, g in grades[q["_id"]].items() if g >= grade} & in_archive
             total[f"{name}_in_archive"] += len(wanted)

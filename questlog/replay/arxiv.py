@@ -195,14 +195,16 @@ def relevance(query: str, pool: list[SnapshotPaper], corpus: list[SnapshotPaper]
     first (the pool's order)."""
     terms = query_terms(query)
     corpus = pool if corpus is None else corpus
-    texts = {name: [p.field(name) for p in pool] for name in {f for f, _ in terms}}
+    fields = {f for f, _ in terms}
+    texts = {name: [p.field(name) for p in pool] for name in fields}
+    indexed = {name: [p.field(name) for p in corpus] for name in fields}  # each field's text built once
     counts = {t: [text.count(t[1]) for text in texts[t[0]]] for t in terms}
     lengths = {name: [len(text.split()) for text in rows] for name, rows in texts.items()}
-    mean = {name: (sum(len(p.field(name).split()) for p in corpus) / len(corpus) if corpus else 1.0) or 1.0
-            for name in texts}
+    mean = {name: (sum(len(text.split()) for text in rows) / len(rows) if rows else 1.0) or 1.0
+            for name, rows in indexed.items()}
     scores = [0.0] * len(pool)
     for t, tf in counts.items():
-        df = sum(1 for p in corpus if t[1] in p.field(t[0]))
+        df = sum(1 for text in indexed[t[0]] if t[1] in text)
         idf = math.log(1 + (len(corpus) - df + 0.5) / (df + 0.5))
         for i, c in enumerate(tf):
             if c:
