@@ -24,19 +24,26 @@ def _records(worker: int) -> list[PaperRecord]:
             for i in range(PAPERS)]
 
 
-def _merge(url: str, worker: int, start) -> None:
+def _merge(url: str, worker: int, start, page: int) -> None:
     ledger = Ledger(url)
+    records = _records(worker)
+    if worker % 2:  # half the workers meet the papers in the other order: their pages' keys cross
+        records.reverse()
     start.wait()
-    for rec in _records(worker):
-        ledger.upsert_paper(rec)
+    if page:
+        for at in range(0, len(records), page):
+            ledger.upsert_papers(records[at:at + page])
+    else:
+        for rec in records:
+            ledger.upsert_paper(rec)
     ledger.close()
 
 
-def _merge_in_four_processes_and_check(url: str) -> None:
+def _merge_in_four_processes_and_check(url: str, page: int = 0) -> None:
     Ledger(url).close()
     ctx = multiprocessing.get_context("spawn")
     start = ctx.Barrier(PROCESSES)
-    procs = [ctx.Process(target=_merge, args=(url, w, start)) for w in range(PROCESSES)]
+    procs = [ctx.Process(target=_merge, args=(url, w, start, page)) for w in range(PROCESSES)]
     for p in procs:
         p.start()
     for p in procs:
@@ -57,3 +64,12 @@ def test_four_processes_merging_the_same_papers_on_sqlite_leave_one_row_each_and
 def test_four_processes_merging_the_same_papers_on_postgresql_leave_one_row_each_and_every_found_via(
         postgres_url):
     _merge_in_four_processes_and_check(postgres_url)
+
+
+def test_four_processes_storing_crossing_pages_of_the_same_papers_on_sqlite_leave_one_row_each(tmp_path):
+    _merge_in_four_processes_and_check(f"sqlite:///{tmp_path / 'ledger.sqlite3'}", page=25)
+
+
+def test_four_processes_storing_crossing_pages_of_the_same_papers_on_postgresql_neither_deadlock_nor_duplicate(
+        postgres_url):
+    _merge_in_four_processes_and_check(postgres_url, page=25)

@@ -154,6 +154,27 @@ def test_delivering_every_record_twice_changes_nothing_the_second_time(reused, d
     assert state() == before
 
 
+@FAST
+@given(data=st.data())
+def test_a_page_stored_in_one_transaction_ends_as_record_by_record_storing_would(reused, data) -> None:
+    records = data.draw(st.permutations(data.draw(sightings(Truth(1), "p1")) + data.draw(sightings(Truth(2), "p2"))))
+    ledger = reused()
+
+    def state() -> tuple:
+        with ledger.session() as s:
+            keys = sorted((k.key, k.paper_id) for k in s.scalars(select(PaperKeyRow)))
+        papers = sorted({p for _, p in keys})
+        return keys, [(ledger.paper(p).title, ledger.paper(p).canonical_id, ledger.paper_sources(p)) for p in papers]
+
+    one_by_one = [ledger.upsert_paper(r) for r in records]
+    expected = state()
+    ledger = reused()
+    batched = ledger.upsert_papers(records)
+    assert state() == expected
+    assert [(b.paper_id, b.status) for b in batched] == [(o.paper_id, o.status) for o in one_by_one]
+    assert {b.status for b in ledger.upsert_papers(records)} == {"unchanged"}  # a redelivered page
+
+
 # -- the bridging case, step by step ---------------------------------------------------------
 
 A = PaperRecord(source="arxiv", source_id="2401.01234v1", arxiv_id="2401.01234", arxiv_version=1,

@@ -27,14 +27,10 @@ def read_papers(state: ReaderState, runtime: Runtime[AgentContext]) -> dict:
     deps = runtime.context.deps
     splitter = FullTextSplitter(deps.ledger, deps.readings)
     papers = {p.id: p for p in deps.ledger.papers(state["paper_ids"])}
-    pending: list[str] = []
-    for pid in state["paper_ids"]:
-        paper = papers.get(pid)
-        if paper is None:
-            continue
-        drafts = splitter.split(paper)
-        ids = [passage_id(pid, d.index, d.text) for d in drafts]
-        pending += deps.ledger.replace_passages(pid, drafts, ids)
+    found = [papers[pid] for pid in state["paper_ids"] if pid in papers]
+    batch = [(p.id, drafts, [passage_id(p.id, d.index, d.text) for d in drafts])
+             for p, drafts in zip(found, splitter.split_many(found), strict=True)]
+    pending = deps.ledger.replace_many_passages(batch)  # one commit for the batch, not one per paper
     return {"pending": pending, "missing": [p for p in state["paper_ids"] if p not in papers]}
 
 

@@ -41,8 +41,15 @@ class FullTextSplitter:
         self.readings = readings
 
     def split(self, paper: PaperRow) -> list[PassageDraft]:
+        return self._split(paper, self.ledger.fulltext(paper.id))
+
+    def split_many(self, papers: list[PaperRow]) -> list[list[PassageDraft]]:
+        """`split` for each paper, with one ledger lookup for all their full-text records."""
+        rows = self.ledger.fulltexts([p.id for p in papers]) if papers else {}
+        return [self._split(p, rows.get(p.id)) for p in papers]
+
+    def _split(self, paper: PaperRow, row) -> list[PassageDraft]:
         drafts = AbstractSplitter().split(paper)
-        row = self.ledger.fulltext(paper.id)
         if row is None or row.status != "read":
             return drafts
         reading = self.readings.get(row.content_hash)

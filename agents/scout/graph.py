@@ -114,7 +114,7 @@ def store_page(state: ScoutState, runtime: Runtime[AgentContext]) -> dict:
     if page is None:
         return {"stop": True}
     watermark = state["cursor"].get("newest") if crawl.policy == "watermark" else None
-    ids, new, reached_known = [], 0, False
+    records, reached_known = [], False
     top, latest = state.get("top"), state.get("latest")
     for rec in page.records:
         if crawl.found_via:
@@ -125,11 +125,12 @@ def store_page(state: ScoutState, runtime: Runtime[AgentContext]) -> dict:
             continue
         top = max(top, mark) if top else mark
         latest = max(filter(None, (latest, _day(rec))), default=None)
-        result = deps.ledger.upsert_paper(rec)
-        new += result.status != "unchanged"
+        records.append(rec)
+    results = deps.ledger.upsert_papers(records)  # the page in one commit
+    for result in results:
         if result.status == "updated":
             deps.ledger.retire_passages(result.paper_id)
-        ids.append(result.paper_id)
+    ids, new = [r.paper_id for r in results], sum(r.status != "unchanged" for r in results)
     seen = state["seen"] + len(page.records)
     pages = state["page"] + 1
     budget = pages >= crawl.max_pages or (crawl.max_results is not None and seen >= crawl.max_results)

@@ -55,6 +55,24 @@ class CorpusMixin:
         """
         return self.retrying(lambda s: _upsert_paper(s, record))
 
+    def upsert_papers(self, records: list[PaperRecord]) -> list[PaperUpsert]:
+        """`upsert_paper` for each record, in order, in one transaction: a crawl's page costs one commit,
+        not one per paper. A record merges with the ones before it as it would one call later. On
+        PostgreSQL every identity key of the batch is locked first, in the one global order, so two
+        workers storing overlapping pages wait for each other instead of deadlocking."""
+        if not records:
+            return []
+
+        def write(s: Session) -> list[PaperUpsert]:
+            _lock_keys(s, [k for r in records for k in r.identity_keys()])
+            out = []
+            for record in records:
+                out.append(_upsert_paper(s, record))
+                s.flush()  # the next record's lookups see this one's keys
+            return out
+
+        return self.retrying(write)
+
     def paper(self, paper_id: str) -> PaperRow:
         with self.session() as s:
             row = s.get(PaperRow, paper_id)
@@ -85,20 +103,32 @@ class CorpusMixin:
         Passages of older versions stay (evidence may point at them) but stop being current.
         """
 
+        return self.replace_many_passages([(paper_id, drafts, ids)])
+
+    def replace_many_passages(self, papers: list[tuple[str, list[PassageDraft], list[str]]]) -> list[str]:
+        """`replace_passages` for several papers (paper id, drafts, passage ids) in one transaction, with one
+        lookup of the passages already stored; returns the ids not yet indexed, in the order given."""
+
         def write(s: Session) -> list[str]:
-            s.execute(update(PassageRow).where(PassageRow.paper_id == paper_id, PassageRow.id.not_in(ids))
-                      .values(current=False))
+            wanted = [pid for _, _, ids in papers for pid in ids]
+            known: dict[str, PassageRow] = {}
+            for at in range(0, len(wanted), 500):  # bound the statement's parameters
+                chunk = wanted[at:at + 500]
+                known |= {r.id: r for r in s.scalars(select(PassageRow).where(PassageRow.id.in_(chunk)))}
             pending = []
-            for pid, d in zip(ids, drafts, strict=True):
-                row = s.get(PassageRow, pid)
-                if row is None:
-                    s.add(PassageRow(id=pid, paper_id=paper_id, index=d.index, kind=d.kind, text=d.text,
-                                     start=d.start, end=d.end, page=d.page, section=d.section))
-                    pending.append(pid)
-                else:
-                    row.current = True
-                    if row.indexed_at is None:
+            for paper_id, drafts, ids in papers:
+                s.execute(update(PassageRow).where(PassageRow.paper_id == paper_id, PassageRow.id.not_in(ids))
+                          .values(current=False))
+                for pid, d in zip(ids, drafts, strict=True):
+                    row = known.get(pid)
+                    if row is None:
+                        s.add(PassageRow(id=pid, paper_id=paper_id, index=d.index, kind=d.kind, text=d.text,
+                                         start=d.start, end=d.end, page=d.page, section=d.section))
                         pending.append(pid)
+                    else:
+                        row.current = True
+                        if row.indexed_at is None:
+                            pending.append(pid)
             return pending
 
         return self.retrying(write)
@@ -182,9 +212,10 @@ def _upsert_paper(s: Session, rec: PaperRecord) -> PaperUpsert:
     status: Literal["new", "updated", "unchanged"]
     if not rows:
         pid = make_paper_id(keys[0])
-        if s.get(PaperRow, pid) is not None:  # that key names a paper this record conflicts with
-            pid = make_paper_id(f"{keys[0]}|{rec.source}:{rec.source_id}")
         row = s.get(PaperRow, pid)
+        if row is not None:  # that key names a paper this record conflicts with
+            pid = make_paper_id(f"{keys[0]}|{rec.source}:{rec.source_id}")
+            row = s.get(PaperRow, pid)
         if row is None:
             row = PaperRow(id=pid, canonical_id=keys[0], version=rec.arxiv_version, title=rec.title,
                            authors=list(rec.authors), abstract=rec.abstract, published=rec.published,
