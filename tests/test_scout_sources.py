@@ -397,7 +397,17 @@ def test_a_ranked_arxiv_query_ors_in_the_key_words_after_the_phrases_and_a_newes
     question = "How many embedding dimensions does it take to represent a given amount of text?"
     assert arxiv_query(question) == 'all:"embedding dimensions" OR all:"embedding dimension"'
     assert arxiv_query(question, ranked=True) == (
-        'all:"embedding dimensions" OR all:"embedding dimension" OR all:dimensions OR all:embedding OR all:represent')
+        'all:"embedding dimensions" OR all:"embedding dimension" OR all:dimensions OR all:embedding OR all:represent'
+        ' OR all:text')
+
+
+def test_a_ranked_arxiv_query_ors_in_at_most_eight_single_words_the_longest_first():
+    question = ("Does curriculum ordering of pretraining documents change downstream multilingual reasoning, "
+                "factual recall, calibration and robustness?")
+    words = [c.removeprefix("all:") for c in arxiv_query(question, ranked=True).split(" OR ") if '"' not in c]
+    assert len(words) == 8
+    assert words[:4] == ["multilingual", "calibration", "pretraining", "curriculum"]
+    assert not {"ordering", "factual", "change", "recall"} & set(words)  # the shortest of twelve are left out
 
 # -- expansion ------------------------------------------------------------------------------------
 

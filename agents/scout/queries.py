@@ -32,17 +32,32 @@ _NOT_NOUN = ("ing", "ed", "ly", "ic", "al", "ous", "ive", "ful", "less", "able",
 _NOT_PLURAL = {"before", "after", "between", "across", "during", "without", "within", "against", "among", "about",
                "beyond", "toward", "through", "versus", "large", "small", "new", "deep", "data", "text", "research"}
 PLAIN_WORDS = 6
+# single words OR-ed into a search in relevance order. Related / evidence papers among a first search's 100
+# (scripts/search_reach.py), rq-cs-train's 20 questions then rq-cs-dev's 8: 3 words 276 / 116 and 72 / 33,
+# 4 308 / 129 and 73 / 30, 5 332 / 139 and 73 / 29, 6 348 / 146 and 77 / 29, 8 343 / 145 and 78 / 33
+# (8 is every word of nearly all of these questions); docs/sources.md
+RANKED_WORDS = 8
 
 
-def key_phrases(question: str, max_len: int = 3) -> list[str]:
-    words = re.findall(r"[A-Za-z][A-Za-z0-9\-]*", question.lower())
+def _runs(question: str) -> list[list[str]]:
+    """The question's content words, in runs split by stop words and short words."""
     runs: list[list[str]] = [[]]
-    for w in words:
+    for w in re.findall(r"[A-Za-z][A-Za-z0-9\-]*", question.lower()):
         if w in STOP or len(w) < 3:
             if runs[-1]:
                 runs.append([])
         else:
             runs[-1].append(w)
+    return runs
+
+
+def key_words(question: str, n: int) -> list[str]:
+    """The question's `n` longest content words (the rarest-looking), longest first."""
+    return sorted({w for run in _runs(question) for w in run}, key=lambda w: (-len(w), w))[:n]
+
+
+def key_phrases(question: str, max_len: int = 3) -> list[str]:
+    runs = _runs(question)
     phrases = []
     for run in runs:
         for i in range(0, len(run), max_len):
@@ -51,7 +66,7 @@ def key_phrases(question: str, max_len: int = 3) -> list[str]:
                 phrases.append(" ".join(chunk))
             if len(run) > 1:  # adjacent pairs, so 'embedding dimensions represent' also yields 'embedding dimensions'
                 phrases.extend(" ".join(run[j:j + 2]) for j in range(len(run) - 1))
-    singles = sorted({w for run in runs for w in run}, key=lambda w: (-len(w), w))[:3]
+    singles = key_words(question, 3)
     seen: list[str] = []
     for p in phrases + singles:
         if p not in seen:
@@ -111,11 +126,11 @@ def arxiv_query(question: str, max_clauses: int = 12, ranked: bool = False) -> s
     """An arXiv search_query for the question, e.g. 'all:"domain shift" OR all:"domain shifts" OR ...'.
 
     Every key phrase comes first as written; the variants of the longest phrases (those no other
-    phrase contains) fill the clauses left. `ranked`: for a search in relevance order, the key single
-    words are OR-ed in too. Ranking puts papers that match several clauses first, so a word adds the
-    papers that say it otherwise without burying the phrase matches (on rq-cs-train, the related papers
-    among a first search's 100 rose from 190 to 276; docs/sources.md). Newest first, a single word
-    would bring every new paper that uses it."""
+    phrase contains) fill the clauses left. `ranked`: for a search in relevance order, the question's
+    RANKED_WORDS longest single words are OR-ed in too. Ranking puts papers that match several clauses
+    first, so a word adds the papers that say it otherwise without burying the phrase matches (on
+    rq-cs-train, the related papers among a first search's 100 rose from 190 to 343; docs/sources.md).
+    Newest first, a single word would bring every new paper that uses it."""
     phrases = key_phrases(question)
     multi = [p for p in phrases if " " in p or "-" in p]
     singles = [p for p in phrases if " " not in p and "-" not in p]
@@ -128,7 +143,7 @@ def arxiv_query(question: str, max_clauses: int = 12, ranked: bool = False) -> s
     if not clauses:
         raise ValueError(f"no search terms in question {question!r}")
     if ranked and multi:
-        clauses += [f"all:{w}" for w in singles if f"all:{w}" not in clauses]
+        clauses += [f"all:{w}" for w in key_words(question, RANKED_WORDS) if f"all:{w}" not in clauses]
     return " OR ".join(clauses)
 
 
