@@ -156,7 +156,7 @@ def test_delivering_every_record_twice_changes_nothing_the_second_time(reused, d
 
 @FAST
 @given(data=st.data())
-def test_a_page_stored_in_one_transaction_ends_as_record_by_record_storing_would(reused, data) -> None:
+def test_a_page_stored_in_one_transaction_or_a_few_ends_as_record_by_record_storing_would(reused, data) -> None:
     records = data.draw(st.permutations(data.draw(sightings(Truth(1), "p1")) + data.draw(sightings(Truth(2), "p2"))))
     ledger = reused()
 
@@ -173,6 +173,10 @@ def test_a_page_stored_in_one_transaction_ends_as_record_by_record_storing_would
     assert state() == expected
     assert [(b.paper_id, b.status) for b in batched] == [(o.paper_id, o.status) for o in one_by_one]
     assert {b.status for b in ledger.upsert_papers(records)} == {"unchanged"}  # a redelivered page
+    ledger = reused()
+    assert [(b.paper_id, b.status) for b in ledger.upsert_papers(records, batch=2)] == [
+        (o.paper_id, o.status) for o in one_by_one]
+    assert state() == expected
 
 
 # -- the bridging case, step by step ---------------------------------------------------------

@@ -41,6 +41,9 @@ class PassageDraft:
     section: str = ""
 
 
+UPSERT_BATCH = 100  # records per transaction of `upsert_papers` (an Atom page: one)
+
+
 class CorpusMixin:
     """Mixed into Ledger; uses its `session` and `retrying`."""
 
@@ -55,23 +58,27 @@ class CorpusMixin:
         """
         return self.retrying(lambda s: _upsert_paper(s, record))
 
-    def upsert_papers(self, records: list[PaperRecord]) -> list[PaperUpsert]:
-        """`upsert_paper` for each record, in order, in one transaction: a crawl's page costs one commit,
-        not one per paper. A record merges with the ones before it as it would one call later. On
-        PostgreSQL every identity key of the batch is locked first, in the one global order, so two
-        workers storing overlapping pages wait for each other instead of deadlocking."""
-        if not records:
-            return []
+    def upsert_papers(self, records: list[PaperRecord], batch: int = UPSERT_BATCH) -> list[PaperUpsert]:
+        """`upsert_paper` for each record, in order, in transactions of `batch` records: a crawl's
+        page costs a commit or a few, not one per paper. A record merges with the ones before it as it
+        would one call later. On PostgreSQL every identity key of a transaction's records is locked
+        first, in the one global order, so two workers storing overlapping pages wait for each other
+        instead of deadlocking; the batch bound keeps those locks well inside the server's lock table
+        (an OAI-PMH page holds about 1,000 records)."""
+        out: list[PaperUpsert] = []
+        for at in range(0, len(records), batch):
+            chunk = records[at:at + batch]
 
-        def write(s: Session) -> list[PaperUpsert]:
-            _lock_keys(s, [k for r in records for k in r.identity_keys()])
-            out = []
-            for record in records:
-                out.append(_upsert_paper(s, record))
-                s.flush()  # the next record's lookups see this one's keys
-            return out
+            def write(s: Session, chunk=chunk) -> list[PaperUpsert]:
+                _lock_keys(s, [k for r in chunk for k in r.identity_keys()])
+                stored = []
+                for record in chunk:
+                    stored.append(_upsert_paper(s, record))
+                    s.flush()  # the next record's lookups see this one's keys
+                return stored
 
-        return self.retrying(write)
+            out += self.retrying(write)
+        return out
 
     def paper(self, paper_id: str) -> PaperRow:
         with self.session() as s:
