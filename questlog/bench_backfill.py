@@ -90,7 +90,7 @@ def bench_backfill(folder: Path, n: int, ledger_url: str | None = None,
     ledger = Ledger(settings.ledger_url)
     progress(f"writing {n} papers to the ledger ({'PostgreSQL' if ledger_url else 'SQLite'})")
     t0 = time.perf_counter()
-    ids = [ledger.upsert_paper(_record(p)).paper_id for p in papers]
+    ids = [r.paper_id for r in ledger.upsert_papers([_record(p) for p in papers])]  # as the scout stores pages
     insert_s = time.perf_counter() - t0
     with Stack(settings, beat=False, flower=False, extra_env=env) as stack, PeakRss(os.getpid()) as rss:
         pipe = Pipeline(settings, stack.broker_url)
