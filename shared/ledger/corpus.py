@@ -109,12 +109,13 @@ class CorpusMixin:
 
         Passages of older versions stay (evidence may point at them) but stop being current.
         """
-
         return self.replace_many_passages([(paper_id, drafts, ids)])
 
     def replace_many_passages(self, papers: list[tuple[str, list[PassageDraft], list[str]]]) -> list[str]:
         """`replace_passages` for several papers (paper id, drafts, passage ids) in one transaction, with one
         lookup of the passages already stored; returns the ids not yet indexed, in the order given."""
+        if not papers:
+            return []
 
         def write(s: Session) -> list[str]:
             wanted = [pid for _, _, ids in papers for pid in ids]
