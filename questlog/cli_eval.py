@@ -122,7 +122,7 @@ def eval_feedback(folder: Path, as_json: bool = typer.Option(False, "--json"),
         print(json.dumps(result))
         return
     err.print(f"{result['questions']} questions, {result['labels']} verdicts each")
-    for arm in ("with_learning", "without_learning"):
+    for arm in ("with_learning", "without_learning", "same_verdicts"):
         print(f"{arm:<17} precision@10 {result[arm]['precision@10']:.3f}  recall {result[arm]['recall']:.3f}")
 
 

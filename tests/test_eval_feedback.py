@@ -140,3 +140,17 @@ def test_learning_finds_the_accepted_topic_sooner_when_the_judge_mixes_topics():
                 relevant_docs=20)
     learned, plain = simulate(pool, labels=8, learn=True), simulate(pool, labels=8, learn=False)
     assert learned["recall"] > plain["recall"] and learned["precision@10"] > plain["precision@10"]
+
+
+def test_learning_from_the_same_verdicts_ranks_the_rest_without_changing_what_was_met():
+    from questlog.evals.feedback import Pool, score_pools, simulate
+
+    _, vectors = _two_topics(n=40)
+    prior = [0.5 - 0.01 * i for i in range(40)]  # the judge cannot tell the topics apart
+    pool = Pool(id="q", question="?", prior=prior, vectors=vectors, relevant=[i % 2 == 0 for i in range(40)],
+                relevant_docs=20)
+    after, plain = simulate(pool, labels=8, learn=False, learn_after=True), simulate(pool, labels=8, learn=False)
+    assert after["recall"] == plain["recall"]  # the same eight verdicts, in the judge's order
+    assert after["precision@10"] > plain["precision@10"]
+    out = score_pools([pool], labels=8)
+    assert out["same_verdicts"] == {k: round(v, 4) for k, v in after.items()}

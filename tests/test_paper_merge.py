@@ -157,7 +157,10 @@ def test_delivering_every_record_twice_changes_nothing_the_second_time(reused, d
 @FAST
 @given(data=st.data())
 def test_a_page_stored_in_one_transaction_or_a_few_ends_as_record_by_record_storing_would(reused, data) -> None:
-    records = data.draw(st.permutations(data.draw(sightings(Truth(1), "p1")) + data.draw(sightings(Truth(2), "p2"))))
+    # two papers seen several times each, and two seen once (the page's records that share nothing)
+    loners = [data.draw(sightings(Truth(n), f"p{n}"))[0] for n in (3, 4)]
+    records = data.draw(st.permutations(data.draw(sightings(Truth(1), "p1")) + data.draw(sightings(Truth(2), "p2"))
+                                        + loners))
     ledger = reused()
 
     def state() -> tuple:
@@ -177,6 +180,28 @@ def test_a_page_stored_in_one_transaction_or_a_few_ends_as_record_by_record_stor
     assert [(b.paper_id, b.status) for b in ledger.upsert_papers(records, batch=2)] == [
         (o.paper_id, o.status) for o in one_by_one]
     assert state() == expected
+
+
+def test_a_page_of_new_papers_is_stored_with_a_few_lookups_for_the_page_not_several_per_paper(tmp_path) -> None:
+    from sqlalchemy import event
+
+    ledger = _ledger(str(tmp_path))
+    page = [PaperRecord(source="arxiv", source_id=f"2402.{i:05d}v1", arxiv_id=f"2402.{i:05d}", arxiv_version=1,
+                        title=f"Sparse retrieval study number {i}", authors=("Ada Lovelace",), abstract="We find.",
+                        found_via="firehose:cs.IR") for i in range(100)]
+    known = page[7]  # seen before, on an earlier page
+    ledger.upsert_paper(known)
+    selects: list[str] = []
+    event.listen(ledger.engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *rest: selects.append(statement)
+                 if statement.lstrip().upper().startswith("SELECT") else None)
+    stored = ledger.upsert_papers(page)
+    assert [s.status for s in stored] == ["new"] * 7 + ["unchanged"] + ["new"] * 92
+    assert stored[7].paper_id == ledger.upsert_paper(known).paper_id
+    # three lookups for the page, and the one known paper's own (about ten); record by record it was 500+
+    assert len(selects) < 20, len(selects)
+    assert len(ledger.paper_keys([s.paper_id for s in stored])) == 100
+    ledger.close()
 
 
 # -- the bridging case, step by step ---------------------------------------------------------

@@ -16,6 +16,12 @@ accepted when the qrels grade it >= 1, else rejected. Two arms on the same candi
 Scores, averaged over questions: precision@10 of the remaining (unlabelled) list after the
 labels, and recall = share of the question's relevant (graded >= 1) documents in the corpus that
 the user has labelled (so met) by then.
+
+The two arms' precision@10 is not of the same list: a learner that meets relevant documents
+sooner leaves fewer for the next ten (a question with 14 relevant documents, all met in 20
+verdicts, has none left). `same_verdicts` separates the two effects: the user labels in the
+judge's order, as in without_learning, and the model learnt from those very verdicts ranks the
+rest; its precision@10 against without_learning's is the re-ranking alone.
 """
 
 from __future__ import annotations
@@ -90,9 +96,10 @@ def _ranked(scores: list[float], labelled: dict[int, bool]) -> list[int]:
     return sorted((i for i in range(len(scores)) if i not in labelled), key=lambda i: (-scores[i], i))
 
 
-def simulate(pool: Pool, labels: int, learn: bool, **model) -> dict:
+def simulate(pool: Pool, labels: int, learn: bool, learn_after: bool = False, **model) -> dict:
     """Label the top unlabelled candidate `labels` times (re-ranking after each when `learn`); then
-    precision@10 of what remains and recall of what was labelled. `model`: keyword options of `rerank`."""
+    precision@10 of what remains and recall of what was labelled. `learn_after`: label in the judge's
+    order, then rank the rest by what those verdicts taught. `model`: keyword options of `rerank`."""
     labelled: dict[int, bool] = {}
     scores = logit(pool.prior).tolist()
     for _ in range(min(labels, len(pool.prior))):
@@ -100,6 +107,8 @@ def simulate(pool: Pool, labels: int, learn: bool, **model) -> dict:
         labelled[pick] = pool.relevant[pick]
         if learn:
             scores = rerank(pool.prior, pool.vectors, labelled, **model)
+    if learn_after and labelled:
+        scores = rerank(pool.prior, pool.vectors, labelled, **model)
     top = _ranked(scores, labelled)[:10]
     found = sum(labelled.values())
     return {"precision@10": sum(pool.relevant[i] for i in top) / 10,
@@ -108,13 +117,14 @@ def simulate(pool: Pool, labels: int, learn: bool, **model) -> dict:
 
 def score_pools(pools: list[Pool], labels: int, **model) -> dict:
     """Both arms on every pool, averaged over questions (module docstring)."""
-    per_question, arms = [], {"with_learning": [], "without_learning": []}
+    per_question, arms = [], {"with_learning": [], "without_learning": [], "same_verdicts": []}
     for pool in pools:
         row = {"id": pool.id, "question": pool.question, "candidates": len(pool.prior),
                "relevant_docs": pool.relevant_docs, "relevant_candidates": sum(pool.relevant),
                "initial_precision@10": sum(pool.relevant[:10]) / 10}
-        for arm, learn in (("with_learning", True), ("without_learning", False)):
-            row[arm] = {k: round(v, 4) for k, v in simulate(pool, labels, learn, **model).items()}
+        for arm, learn, after in (("with_learning", True, False), ("without_learning", False, False),
+                                  ("same_verdicts", False, True)):
+            row[arm] = {k: round(v, 4) for k, v in simulate(pool, labels, learn, after, **model).items()}
             arms[arm].append(row[arm])
         per_question.append(row)
     mean = {arm: {k: round(float(np.mean([r[k] for r in rows])), 4) for k in ("precision@10", "recall")}

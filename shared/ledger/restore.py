@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from shared.errors import PermanentError
 from shared.ids import evidence_id, normalize_text, passage_id
-from shared.ledger.corpus import _upsert_paper
+from shared.ledger.merging import _upsert_paper
 from shared.ledger.models import EvidenceRow, PassageRow, QuestionRow
 from shared.records import PaperRecord
 
