@@ -144,13 +144,20 @@ def evidence(question_id: int, as_json: bool = typer.Option(False, "--json"),
                           "evidence": [evidence_json(e) for e in items]}, indent=2))
         return
     out.print(f"[bold]Q{q.id}[/bold] {q.text}")
-    t = Table("id", "score", "says", "verdict", "note", "paper", "title")
+    # five columns, the paper's key and place under its title: an 80-column terminal still shows
+    # whole titles and whole keys (seven columns left the title a word a line and cut the key)
+    t = Table("id", "score", "says", "verdict", "paper")
+    for col in t.columns[:3]:
+        col.no_wrap = True
     for e in items:
         said = e.answer or (e.stance if e.stance in ("supports", "contradicts") else "evidence")
         mark = "~" if (e.scores or {}).get("learned_from") else ""
-        t.add_row(e.id[:8], f"{e.score:.2f}{mark}", said, e.verdict or "", "*" if e.note else "", e.paper_key,
-                  escape(e.title[:80]) + (f"\n[dim]{escape(e.where)}[/dim]" if e.where else ""))
+        where = " · ".join(x for x in (e.paper_key, e.where) if x)
+        t.add_row(e.id[:8], f"{e.score:.2f}{mark}", said, (e.verdict or "") + ("*" if e.note else ""),
+                  escape(e.title[:120]) + (f"\n[dim]{escape(where)}[/dim]" if where else ""))
     out.print(t)
+    if any(e.note for e in items):
+        out.print("[dim]* has a note (`questlog evidence --json` shows it; `questlog note ID TEXT` edits it)[/dim]")
     learned = next((e.scores["learned_from"] for e in items if (e.scores or {}).get("learned_from")), None)
     if learned:
         out.print(f"[dim]~ score learned from this question's {learned} verdict{'s' if learned != 1 else ''} "

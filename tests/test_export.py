@@ -240,7 +240,7 @@ def test_a_note_is_set_by_short_id_shown_in_json_marked_in_the_table_and_cleared
     table = ql(tmp_path, "evidence", "1").stdout
     header = next(line for line in table.splitlines() if "verdict" in line)
     row = next(line for line in table.splitlines() if ids["open"][:8] in line)
-    assert "note" in header and "*" in row
+    assert "verdict" in header and "*" in row and "* has a note" in table
     assert ql(tmp_path, "note", ids["open"][:8], "").returncode == 0
     assert ledger_of(tmp_path).evidence(1, verdicts=(None,))[0].note is None
     r = ql(tmp_path, "note", "zzzzzzzz", "x")
