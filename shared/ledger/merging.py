@@ -85,27 +85,28 @@ def _new_paper(pid: str, canonical: str, rec: PaperRecord) -> PaperRow:
 def _fresh_records(s: Session, chunk: list[PaperRecord], keys: list[list[str]]) -> set[int]:
     """Indices of the records that `_upsert_paper` would simply insert, found with three lookups for the
     whole chunk: no key of theirs is known or shared with another record of the chunk, and neither
-    their paper id nor their (source, source id) is taken. Storing them needs no per-record query."""
+    their paper id nor their (source, source id) is taken. Storing them needs no per-record query.
+    The known papers and source rows those lookups load stay in the session (`s.info`), so the
+    other records' `s.get` of them costs no query either."""
     count = Counter(k for ks in keys for k in set(ks))
     pids = [make_paper_id(ks[0]) for ks in keys]
     pairs = Counter((r.source, r.source_id) for r in chunk)
-    taken_keys = _existing(s, PaperKeyRow.key, list(count))
-    taken_pids = _existing(s, PaperRow.id, pids)
-    sids = sorted({r.source_id for r in chunk})
-    taken_pairs: set[tuple[str, str]] = set()
-    for at in range(0, len(sids), 500):
-        taken_pairs |= {(src, sid) for src, sid in s.execute(select(PaperSourceRow.source, PaperSourceRow.source_id)
-                                                                 .where(PaperSourceRow.source_id.in_(sids[at:at + 500])))}
+    key_rows = _rows(s, PaperKeyRow, PaperKeyRow.key, list(count))
+    papers = _rows(s, PaperRow, PaperRow.id, sorted(set(pids) | {k.paper_id for k in key_rows}))
+    sources = _rows(s, PaperSourceRow, PaperSourceRow.source_id, sorted({r.source_id for r in chunk}))
+    s.info.setdefault("prefetched", []).extend([*papers, *sources])  # the identity map holds rows weakly
+    taken_keys, taken_pids = {k.key for k in key_rows}, {p.id for p in papers}
+    taken_pairs = {(r.source, r.source_id) for r in sources}
     return {i for i, (rec, ks) in enumerate(zip(chunk, keys, strict=True))
             if all(count[k] == 1 and k not in taken_keys for k in ks) and pids[i] not in taken_pids
             and pairs[(rec.source, rec.source_id)] == 1 and (rec.source, rec.source_id) not in taken_pairs}
 
 
-def _existing(s: Session, column, values: list[str]) -> set[str]:
-    """Which of `values` the column holds (in statements of at most 500 parameters)."""
-    found: set[str] = set()
+def _rows(s: Session, model, column, values: list[str]) -> list:
+    """The model's rows whose column holds one of `values` (statements of at most 500 parameters)."""
+    found: list = []
     for at in range(0, len(values), 500):
-        found |= set(s.scalars(select(column).where(column.in_(values[at:at + 500]))))
+        found += s.scalars(select(model).where(column.in_(values[at:at + 500]))).all()
     return found
 
 
