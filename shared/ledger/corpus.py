@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.errors import NotFound
-from shared.ledger.merging import PaperUpsert, _fresh_records, _insert_new, _lock_keys, _upsert_paper
+from shared.ledger.merging import PaperUpsert, fresh_records, insert_new, lock_keys, merge_record
 from shared.ledger.models import PaperKeyRow, PaperRow, PaperSourceRow, PassageRow, utcnow
 from shared.records import PaperRecord
 
@@ -43,7 +43,7 @@ class CorpusMixin:
         version replaces title and abstract ('updated'); an identical record
         changes nothing ('unchanged'). Idempotent.
         """
-        return self.retrying(lambda s: _upsert_paper(s, record))
+        return self.retrying(lambda s: merge_record(s, record))
 
     def upsert_papers(self, records: list[PaperRecord], batch: int = UPSERT_BATCH) -> list[PaperUpsert]:
         """`upsert_paper` for each record, in order, in transactions of `batch` records: a crawl's
@@ -58,8 +58,8 @@ class CorpusMixin:
 
             def write(s: Session, chunk=chunk) -> list[PaperUpsert]:
                 keys = [r.identity_keys() for r in chunk]
-                _lock_keys(s, [k for ks in keys for k in ks])
-                fresh = _fresh_records(s, chunk, keys)
+                lock_keys(s, [k for ks in keys for k in ks])
+                fresh = fresh_records(s, chunk, keys)
                 stored, children = [], []
 
                 def settle() -> None:  # papers first: nothing tells the flush that keys depend on them
@@ -70,10 +70,10 @@ class CorpusMixin:
 
                 for i, record in enumerate(chunk):
                     if i in fresh:  # shares nothing with the ledger or the chunk: no lookups to make
-                        stored.append(_insert_new(s, record, keys[i], children))
+                        stored.append(insert_new(s, record, keys[i], children))
                         continue
                     settle()
-                    stored.append(_upsert_paper(s, record))
+                    stored.append(merge_record(s, record))
                     s.flush()  # the next record's lookups see this one's keys
                 settle()
                 return stored

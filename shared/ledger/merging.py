@@ -1,6 +1,6 @@
 """Merging a source's record into the ledger's papers: the identity keys, and what joins or splits papers.
 
-`_upsert_paper` stores one record; `_fresh_records` and `_insert_new` let a page's records that share
+`merge_record` stores one record; `fresh_records` and `insert_new` let a page's records that share
 nothing with the ledger or each other be stored without a lookup each (`CorpusMixin.upsert_papers`).
 """
 
@@ -38,9 +38,9 @@ _KEY_RANK = ("arxiv:", "doi:", "s2:", "openalex:", "title:", "source:")
 _SINGLE_VALUED = ("arxiv:", "s2:")
 
 
-def _upsert_paper(s: Session, rec: PaperRecord) -> PaperUpsert:
+def merge_record(s: Session, rec: PaperRecord) -> PaperUpsert:
     keys = rec.identity_keys()
-    _lock_keys(s, keys)
+    lock_keys(s, keys)
     rows = _matching_papers(s, keys)
     status: Literal["new", "updated", "unchanged"]
     if not rows:
@@ -82,8 +82,8 @@ def _new_paper(pid: str, canonical: str, rec: PaperRecord) -> PaperRow:
                     categories=list(rec.categories), url=rec.url, found_via=[rec.found_via])
 
 
-def _fresh_records(s: Session, chunk: list[PaperRecord], keys: list[list[str]]) -> set[int]:
-    """Indices of the records that `_upsert_paper` would simply insert, found with three lookups for the
+def fresh_records(s: Session, chunk: list[PaperRecord], keys: list[list[str]]) -> set[int]:
+    """Indices of the records that `merge_record` would simply insert, found with three lookups for the
     whole chunk: no key of theirs is known or shared with another record of the chunk, and neither
     their paper id nor their (source, source id) is taken. Storing them needs no per-record query.
     The known papers and source rows those lookups load stay in the session (`s.info`), so the
@@ -110,8 +110,8 @@ def _rows(s: Session, model, column, values: list[str]) -> list:
     return found
 
 
-def _insert_new(s: Session, rec: PaperRecord, keys: list[str], children: list) -> PaperUpsert:
-    """A record `_fresh_records` chose: its paper is added now, its keys and source row go to `children`,
+def insert_new(s: Session, rec: PaperRecord, keys: list[str], children: list) -> PaperUpsert:
+    """A record `fresh_records` chose: its paper is added now, its keys and source row go to `children`,
     for the caller to add once the paper is flushed."""
     row = _new_paper(make_paper_id(keys[0]), keys[0], rec)
     s.add(row)
@@ -120,7 +120,7 @@ def _insert_new(s: Session, rec: PaperRecord, keys: list[str], children: list) -
     return PaperUpsert(row.id, "new")
 
 
-def _lock_keys(s: Session, keys: list[str]) -> None:
+def lock_keys(s: Session, keys: list[str]) -> None:
     """PostgreSQL: hold a transaction lock per identity key, in one global order (no deadlock), so two
     workers merging records that share a key run one after the other. Without it both can see "no
     such paper", and the second, finding the first's row only at insert, files a duplicate. (SQLite:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from shared.errors import PermanentError
 from shared.ids import evidence_id, normalize_text, passage_id
-from shared.ledger.merging import _upsert_paper
+from shared.ledger.merging import merge_record
 from shared.ledger.models import EvidenceRow, PassageRow, QuestionRow
 from shared.records import PaperRecord
 
@@ -81,7 +81,7 @@ def _restore_one(s: Session, link: RestoredLink, counts: dict[str, int]) -> None
     elif question.normalized != norm:
         raise PermanentError(f"{link.origin}: question {link.question_id} here is another question: "
                              f"{question.text!r}")
-    upsert = _upsert_paper(s, link.paper)
+    upsert = merge_record(s, link.paper)
     if upsert.status == "new":
         counts["papers added"] += 1
     pid = passage_id(upsert.paper_id, link.passage_index, link.passage)
