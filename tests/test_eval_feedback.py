@@ -87,9 +87,10 @@ def test_it_replays_verdicts_with_and_without_learning_on_the_same_candidates(tm
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout)
     assert out["labels"] == 5 and out["questions"] == 2 and len(out["per_question"]) == 2
-    for arm in ("with_learning", "without_learning"):
+    for arm in ("with_learning", "without_learning", "same_verdicts"):
         assert set(out[arm]) == {"precision@10", "recall"}
         assert 0 <= out[arm]["precision@10"] <= 1 and 0 < out[arm]["recall"] <= 1
+    assert out["same_verdicts"]["recall"] == out["without_learning"]["recall"]  # the same verdicts were given
     for q in out["per_question"]:
         assert q["candidates"] > 5 and q["relevant_candidates"] <= q["relevant_docs"]
         for arm in ("with_learning", "without_learning"):
