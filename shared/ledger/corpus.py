@@ -51,7 +51,9 @@ class CorpusMixin:
         would one call later. On PostgreSQL every identity key of a transaction's records is locked
         first, in the one global order, so two workers storing overlapping pages wait for each other
         instead of deadlocking; the batch bound keeps those locks well inside the server's lock table
-        (an OAI-PMH page holds about 1,000 records)."""
+        (an OAI-PMH page holds about 1,000 records). The chunk's records that share nothing with the
+        ledger or each other (`merging.fresh_records`: a page of new papers, mostly) are inserted with
+        no lookup of their own; the end state is the one record-by-record storing gives."""
         out: list[PaperUpsert] = []
         for at in range(0, len(records), batch):
             chunk = records[at:at + batch]
