@@ -380,3 +380,20 @@ def test_a_record_conflicting_with_the_paper_its_doi_names_gets_its_own_paper_on
     again = ledger.upsert_paper(second)
     assert (again.paper_id, again.status) == (two.paper_id, "unchanged")
     assert ledger.counts()["papers"] == 2
+
+
+def test_replacing_many_papers_passages_retires_old_ones_and_a_paper_met_twice_keeps_its_last(ledger) -> None:
+    a = ledger.upsert_paper(A).paper_id
+    b = ledger.upsert_paper(C).paper_id
+
+    def drafts(*texts: str) -> list[PassageDraft]:
+        return [PassageDraft(i, t, 0, len(t)) for i, t in enumerate(texts)]
+
+    ledger.replace_passages(a, drafts("Version one.", "Its second passage."), ["a1", "a2"])
+    pending = ledger.replace_many_passages([(a, drafts("Version two."), ["a3"]),
+                                            (b, drafts("First reading."), ["b1"]),
+                                            (b, drafts("Second reading."), ["b2"])])
+    assert pending == ["a3", "b1", "b2"]
+    assert set(ledger.current_passage_ids()) == {"a3", "b2"}
+    assert ledger.replace_many_passages([(a, drafts("Version two."), ["a3"])]) == ["a3"]  # not indexed yet
+    assert set(ledger.current_passage_ids()) == {"a3", "b2"}

@@ -116,7 +116,8 @@ class CorpusMixin:
 
     def replace_many_passages(self, papers: list[tuple[str, list[PassageDraft], list[str]]]) -> list[str]:
         """`replace_passages` for several papers (paper id, drafts, passage ids) in one transaction, with one
-        lookup of the passages already stored; returns the ids not yet indexed, in the order given."""
+        lookup of the passages already stored and one of the papers that have any; returns the ids not yet
+        indexed, in the order given."""
         if not papers:
             return []
 
@@ -126,10 +127,16 @@ class CorpusMixin:
             for at in range(0, len(wanted), 500):  # bound the statement's parameters
                 chunk = wanted[at:at + 500]
                 known |= {r.id: r for r in s.scalars(select(PassageRow).where(PassageRow.id.in_(chunk)))}
+            # only a paper with current passages (or met earlier in this call) can have some to retire:
+            # a batch of new papers then costs no UPDATE per paper
+            retiring = set(s.scalars(select(PassageRow.paper_id).distinct().where(
+                PassageRow.paper_id.in_(sorted({p for p, _, _ in papers})), PassageRow.current.is_(True))))
             pending = []
             for paper_id, drafts, ids in papers:
-                s.execute(update(PassageRow).where(PassageRow.paper_id == paper_id, PassageRow.id.not_in(ids))
-                          .values(current=False))
+                if paper_id in retiring:
+                    s.execute(update(PassageRow).where(PassageRow.paper_id == paper_id, PassageRow.id.not_in(ids))
+                              .values(current=False))
+                retiring.add(paper_id)
                 for pid, d in zip(ids, drafts, strict=True):
                     row = known.get(pid)
                     if row is None:
