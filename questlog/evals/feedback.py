@@ -8,7 +8,7 @@ labels), each with the evidence judge's relevance as the prior, judged as the li
 (retrieval places on the production scale), and its passage embedding (primary model).
 
 A simulated user then labels, per question, the top-ranked unlabelled candidate, `labels` times:
-accepted when the qrels grade it >= 1, else rejected. Two arms on the same candidates:
+accepted when the qrels grade it >= 1, else rejected. Two arms on the same candidates (and a third below):
 
 - without_learning: the judge's ranking throughout;
 - with_learning: re-ranked after every label by `shared.relevance.feedback.rerank`.
@@ -116,7 +116,7 @@ def simulate(pool: Pool, labels: int, learn: bool, learn_after: bool = False, **
 
 
 def score_pools(pools: list[Pool], labels: int, **model) -> dict:
-    """Both arms on every pool, averaged over questions (module docstring)."""
+    """Every arm on every pool, averaged over questions (module docstring)."""
     per_question, arms = [], {"with_learning": [], "without_learning": [], "same_verdicts": []}
     for pool in pools:
         row = {"id": pool.id, "question": pool.question, "candidates": len(pool.prior),
