@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from shared.errors import NotFound
-from shared.ledger.merging import PaperUpsert, fresh_records, insert_new, lock_keys, merge_record
+from shared.ledger.merging import PaperUpsert, fresh_records, insert_new, lock_keys, merge_record, rows_in
 from shared.ledger.models import PaperKeyRow, PaperRow, PaperSourceRow, PassageRow, utcnow
 from shared.records import PaperRecord
 
@@ -75,7 +75,7 @@ class CorpusMixin:
                         stored.append(insert_new(s, record, keys[i], children))
                         continue
                     settle()
-                    stored.append(merge_record(s, record))
+                    stored.append(merge_record(s, record, locked=True))
                     s.flush()  # the next record's lookups see this one's keys
                 settle()
                 return stored
@@ -123,10 +123,7 @@ class CorpusMixin:
 
         def write(s: Session) -> list[str]:
             wanted = [pid for _, _, ids in papers for pid in ids]
-            known: dict[str, PassageRow] = {}
-            for at in range(0, len(wanted), 500):  # bound the statement's parameters
-                chunk = wanted[at:at + 500]
-                known |= {r.id: r for r in s.scalars(select(PassageRow).where(PassageRow.id.in_(chunk)))}
+            known: dict[str, PassageRow] = {r.id: r for r in rows_in(s, PassageRow, PassageRow.id, wanted)}
             # only a paper with current passages (or met earlier in this call) can have some to retire:
             # a batch of new papers then costs no UPDATE per paper
             retiring = set(s.scalars(select(PassageRow.paper_id).distinct().where(

@@ -38,9 +38,11 @@ _KEY_RANK = ("arxiv:", "doi:", "s2:", "openalex:", "title:", "source:")
 _SINGLE_VALUED = ("arxiv:", "s2:")
 
 
-def merge_record(s: Session, rec: PaperRecord) -> PaperUpsert:
+def merge_record(s: Session, rec: PaperRecord, locked: bool = False) -> PaperUpsert:
+    """Store one record (module docstring); `locked`: the caller already holds its keys' locks."""
     keys = rec.identity_keys()
-    lock_keys(s, keys)
+    if not locked:
+        lock_keys(s, keys)
     rows = _matching_papers(s, keys)
     status: Literal["new", "updated", "unchanged"]
     if not rows:
@@ -91,9 +93,9 @@ def fresh_records(s: Session, chunk: list[PaperRecord], keys: list[list[str]]) -
     count = Counter(k for ks in keys for k in set(ks))
     pids = [make_paper_id(ks[0]) for ks in keys]
     pairs = Counter((r.source, r.source_id) for r in chunk)
-    key_rows = _rows(s, PaperKeyRow, PaperKeyRow.key, list(count))
-    papers = _rows(s, PaperRow, PaperRow.id, sorted(set(pids) | {k.paper_id for k in key_rows}))
-    sources = _rows(s, PaperSourceRow, PaperSourceRow.source_id, sorted({r.source_id for r in chunk}))
+    key_rows = rows_in(s, PaperKeyRow, PaperKeyRow.key, list(count))
+    papers = rows_in(s, PaperRow, PaperRow.id, sorted(set(pids) | {k.paper_id for k in key_rows}))
+    sources = rows_in(s, PaperSourceRow, PaperSourceRow.source_id, sorted({r.source_id for r in chunk}))
     s.info.setdefault("prefetched", []).extend([*papers, *sources])  # the identity map holds rows weakly
     taken_keys, taken_pids = {k.key for k in key_rows}, {p.id for p in papers}
     taken_pairs = {(r.source, r.source_id) for r in sources}
@@ -102,7 +104,7 @@ def fresh_records(s: Session, chunk: list[PaperRecord], keys: list[list[str]]) -
             and pairs[(rec.source, rec.source_id)] == 1 and (rec.source, rec.source_id) not in taken_pairs}
 
 
-def _rows(s: Session, model, column, values: list[str]) -> list:
+def rows_in(s: Session, model, column, values: list[str]) -> list:
     """The model's rows whose column holds one of `values` (statements of at most 500 parameters)."""
     found: list = []
     for at in range(0, len(values), 500):
