@@ -15,6 +15,7 @@ nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from datetime import date, datetime, timezone
@@ -41,6 +42,7 @@ def demo_env(data_dir: Path, replay_url: str, first_day: date) -> dict[str, str]
         "QUESTLOG_ARXIV__BASE_URL": f"{replay_url}/api/query",
         "QUESTLOG_ARXIV__MIN_INTERVAL_S": "0",  # our own loopback replay; real arXiv keeps 3 s
         "QUESTLOG_ARXIV__CATEGORIES": "[]",  # the Atom API serves the searches; OAI-PMH the categories
+        "QUESTLOG_ARXIV__SEARCH_CATEGORIES": json.dumps(CATEGORIES),  # searched within the harvested ones
         "QUESTLOG_ARXIV_OAI__BASE_URL": f"{replay_url}/oai",
         "QUESTLOG_ARXIV_OAI__MIN_INTERVAL_S": "0",
         # full text is fetched from the replay too: it holds no PDFs, so each fetch is recorded unavailable

@@ -7,7 +7,7 @@ on those days (id, title, authors, categories, summary, listing_date); and
 questlog/replay/data/arxiv_cs_archive.jsonl.gz: the history the demo's question
 searches reach. Real arXiv holds every older paper; the replay cannot ship 74k, so
 it ships, per demo question, the `--archive` best matches listed before `--first`
-of the query the scout sends for it, in the replay's relevance order: what arXiv's
+of the query the scout sends for it (within the demo's categories), in the replay's relevance order: what arXiv's
 relevance search could answer, chosen by the query alone, not by reading.
 """
 
@@ -37,15 +37,16 @@ def archive(rows: list[dict], first: str, per_question: int) -> list[dict]:
 
     sys.path.insert(0, str(ROOT))
     from agents.scout.queries import arxiv_query
-    from questlog.demo import QUESTIONS
+    from questlog.demo import CATEGORIES, QUESTIONS
     from questlog.replay.arxiv import compile_query, papers_of, relevance
+    from shared.sources.arxiv import in_categories
 
     older = [r for r in rows if r["listing_date"] < first]
     by_id = {r["id"]: r for r in older}
     pool = papers_of(older)
     picked: dict[str, dict] = {}
     for question in QUESTIONS:
-        query = arxiv_query(question, ranked=True)  # as the scout's first search asks
+        query = in_categories(arxiv_query(question, ranked=True), CATEGORIES)  # as the scout's first search asks
         matches = compile_query(query)
         matched = relevance(query, [p for p in pool if matches(p)], pool)
         for p in matched[:per_question]:

@@ -1,8 +1,9 @@
 """What a question's first arXiv search reaches: newest first against relevance order.
 
-Three ways of asking, each taking the first `--results` papers: `newest` (the key phrases, newest
-first: the old first search), `relevance_phrases_only` (the same query in relevance order) and
-`relevance` (what the scout asks now: relevance order, the key single words OR-ed in).
+Four ways of asking, each taking the first `--results` papers: `newest` (the key phrases, newest
+first: the old first search), `relevance_phrases_only` (the same query in relevance order),
+`relevance` (relevance order, the key single words OR-ed in) and `relevance_in_categories` (what the
+scout asks now: the same within the followed categories, `--categories`, arXiv's default cs.CL cs.LG cs.IR).
 
     python scripts/search_reach.py ../shared/data/eval/rq-cs-dev [more BEIR folders] [--results 100]
 
@@ -27,9 +28,10 @@ ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = ROOT.parent / "shared" / "data" / "arxiv_daily_cs" / "arxiv_daily_cs_2025-03_2026-07.jsonl.gz"
 
 
-def reach(folder: Path, pool: list, results: int) -> dict:
+def reach(folder: Path, pool: list, results: int, categories: list[str]) -> dict:
     from agents.scout.queries import arxiv_query
     from questlog.replay.arxiv import compile_query, relevance
+    from shared.sources.arxiv import in_categories
 
     grades: dict[str, dict[str, int]] = defaultdict(dict)
     for line in (folder / "qrels" / "test.tsv").read_text().splitlines()[1:]:
@@ -40,10 +42,12 @@ def reach(folder: Path, pool: list, results: int) -> dict:
     for line in (folder / "queries.jsonl").read_text().splitlines():
         q = json.loads(line)
         query, ranked = arxiv_query(q["text"]), arxiv_query(q["text"], ranked=True)
-        phrases, widened = compile_query(query), compile_query(ranked)
+        scoped = in_categories(ranked, categories)
+        phrases, widened, within = compile_query(query), compile_query(ranked), compile_query(scoped)
         matched = [p for p in pool if phrases(p)]  # the pool is newest first
         orders = {"newest": matched[:results],
                   "relevance": relevance(ranked, [p for p in pool if widened(p)], pool)[:results],
+                  "relevance_in_categories": relevance(scoped, [p for p in pool if within(p)], pool)[:results],
                   "relevance_phrases_only": relevance(query, matched, pool)[:results]}
         for grade, name in ((1, "related"), (2, "evidence")):
             wanted = {d for d, g in grades[q["_id"]].items() if g >= grade} & in_archive
@@ -57,14 +61,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("folders", nargs="+", type=Path)
     ap.add_argument("--results", type=int, default=100)
+    ap.add_argument("--categories", nargs="*", default=None,
+                    help="Categories of the scoped search (default: QUESTLOG_ARXIV__CATEGORIES' default).")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
+    from shared.sources.arxiv import ArxivSettings
+
+    categories = ArxivSettings().categories if args.categories is None else args.categories
     from questlog.replay.arxiv import papers_of
 
     with gzip.open(ARCHIVE, "rt") as f:
         pool = papers_of([json.loads(line) for line in f])
     for folder in args.folders:
-        print(json.dumps(reach(folder, pool, args.results)))
+        print(json.dumps(reach(folder, pool, args.results, categories)))
 
 
 if __name__ == "__main__":

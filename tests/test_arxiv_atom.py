@@ -74,7 +74,8 @@ def test_an_entity_bomb_is_refused():
 
 
 def test_the_source_pages_through_a_recorded_search_until_the_results_end(recorded_arxiv):
-    settings = ArxivSettings(base_url=f"{recorded_arxiv.url}/api/query", min_interval_s=0, page_size=10)
+    settings = ArxivSettings(base_url=f"{recorded_arxiv.url}/api/query", min_interval_s=0, page_size=10,
+                             search_categories=[])  # recorded across all of arXiv
     source = ArxivSource(settings, LocalRateLimiter())
 
     pages = []

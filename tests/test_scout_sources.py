@@ -36,7 +36,7 @@ from shared.ledger.models import PaperKeyRow, PaperRow
 from shared.messages import CrawlRequested
 from shared.records import PaperRecord
 from shared.settings import Settings
-from shared.sources.arxiv import ArxivSettings, ArxivSource
+from shared.sources.arxiv import ArxivSettings, ArxivSource, in_categories
 from shared.sources.arxiv_oai import ArxivOaiSettings, ArxivOaiSource
 from shared.sources.crossref import CrossrefSettings, CrossrefSource
 from shared.sources.openalex import OpenAlexSettings, OpenAlexSource
@@ -46,6 +46,7 @@ SAMPLES = Path(__file__).parents[2] / "shared" / "data" / "api_samples"
 DAY = date(2026, 6, 23)
 NOW = datetime(2026, 6, 23, 20, tzinfo=timezone.utc)
 QUESTION = "What can large language models do with chemistry tools?"
+FOLLOWED = ["cs.CL", "cs.LG", "cs.IR"]  # ArxivSettings' default categories: a question's search looks in them
 CHEMCROW = {"arxiv:2304.05376", "doi:10.1038/s42256-024-00832-8", "s2:354dcdebf3f8b5feeed5c62090e0bc1f0c28db06",
             "openalex:W4396723768", "openalex:W4365597205"}
 
@@ -219,7 +220,7 @@ def test_a_crawl_across_every_source_gives_one_record_per_real_world_paper(deps,
                                                                      "crossref"))))
     assert errors == []
     visible = [p for p in snapshot if p.listing_date <= DAY]
-    query = arxiv_query(QUESTION, ranked=True)
+    query = in_categories(arxiv_query(QUESTION, ranked=True), FOLLOWED)
     pred = compile_query(query)
     # a question's first search: one Atom page of 100 in arXiv's relevance order, single words OR-ed in
     expected_arxiv = ({p.arxiv_id for p in visible if "cs.CL" in p.categories}
@@ -238,7 +239,7 @@ def test_a_crawl_across_every_source_gives_one_record_per_real_world_paper(deps,
 
 def test_a_questions_first_arxiv_search_takes_the_best_matches_and_later_ones_the_newest(deps, server, snapshot):
     q = deps.ledger.add_question(QUESTION)
-    ranked, query = arxiv_query(QUESTION, ranked=True), arxiv_query(QUESTION)
+    ranked, query = (in_categories(q, FOLLOWED) for q in (arxiv_query(QUESTION, ranked=True), arxiv_query(QUESTION)))
     visible = [p for p in snapshot if p.listing_date <= DAY]
     matches = [p for p in visible if compile_query(ranked)(p)]
     best = relevance(ranked, matches, visible)[:100]
@@ -261,6 +262,30 @@ def test_a_questions_first_arxiv_search_takes_the_best_matches_and_later_ones_th
     new = [p for p in snapshot if p.listing_date == DAY + timedelta(days=1) and compile_query(query)(p)]
     found = {k.removeprefix("arxiv:") for keys in keys_by_paper(deps.ledger).values() for k in keys}
     assert new and {p.arxiv_id for p in new} <= found, "the next day's matches come with the next search"
+
+
+def test_a_questions_arxiv_search_looks_only_in_the_followed_categories_unless_told_to_search_everywhere(
+        tmp_path, server, snapshot):
+    visible = [p for p in snapshot if p.listing_date <= DAY]
+    followed = {p.arxiv_id for p in visible if set(p.categories) & set(FOLLOWED)}
+    scoped = in_categories(arxiv_query(QUESTION, ranked=True), FOLLOWED)
+    best = {p.arxiv_id for p in relevance(scoped, [p for p in visible if compile_query(scoped)(p)], visible)[:100]}
+    found = {}
+    for scope in (None, []):
+        settings = Settings(data_dir=tmp_path / str(scope), ledger={"url": f"sqlite:///{tmp_path}/{scope}.sqlite3"})
+        sources = make_sources(server.url)
+        sources["arxiv"] = ArxivSource(ArxivSettings(base_url=f"{server.url}/api/query", min_interval_s=0,
+                                                     max_attempts=1, search_categories=scope), LocalRateLimiter())
+        deps = Deps(settings, Ledger(settings.ledger_url), redis=None, overrides={"sources": sources})
+        try:
+            q = deps.ledger.add_question(QUESTION)
+            assert crawl(deps, *crawls(("arxiv", f"question:{q.id}"))) == []
+            found[str(scope)] = {k.removeprefix("arxiv:") for keys in keys_by_paper(deps.ledger).values()
+                                 for k in keys if k.startswith("arxiv:")}
+        finally:
+            deps.close()
+    assert found["None"] == best and best <= followed  # unset: the firehose's categories
+    assert found["[]"] - followed, "[]: all of arXiv, where this question's best matches include other fields"
 
 
 def test_a_first_search_pages_in_relevance_order_until_its_own_budget(tmp_path, server, snapshot):

@@ -55,3 +55,13 @@ def test_the_embed_and_io_workers_run_as_many_processes_as_set_and_the_vector_wo
     monkeypatch.setenv("QUESTLOG_EMBED__PROCESSES", "0")
     with pytest.raises(ValueError, match="processes"):
         Settings()
+
+
+def test_an_arxiv_category_that_arxiv_would_not_know_is_refused_naming_it(monkeypatch):
+    monkeypatch.setenv("QUESTLOG_ARXIV__SEARCH_CATEGORIES", '["cs.CL", "cs CL"]')
+    with pytest.raises(ValidationError, match=r"not arXiv categories: \['cs CL'\]"):
+        Settings()
+    monkeypatch.setenv("QUESTLOG_ARXIV__SEARCH_CATEGORIES", '["cs.CL", "stat.ML", "q-bio.NC", "hep-th"]')
+    assert Settings().arxiv.search_scope() == ["cs.CL", "stat.ML", "q-bio.NC", "hep-th"]
+    monkeypatch.delenv("QUESTLOG_ARXIV__SEARCH_CATEGORIES")
+    assert Settings().arxiv.search_scope() == Settings().arxiv.categories  # unset: the firehose's
