@@ -65,10 +65,10 @@ def main() -> None:
                     help="Categories of the scoped search (default: QUESTLOG_ARXIV__CATEGORIES' default).")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT))
+    from questlog.replay.arxiv import papers_of
     from shared.sources.arxiv import ArxivSettings
 
     categories = ArxivSettings().categories if args.categories is None else args.categories
-    from questlog.replay.arxiv import papers_of
 
     with gzip.open(ARCHIVE, "rt") as f:
         pool = papers_of([json.loads(line) for line in f])
