@@ -28,6 +28,15 @@ def test_asking_stores_the_question_even_when_no_broker_runs(tmp_path):
     assert listed[0]["status"] == "open"
 
 
+def test_asking_says_which_arxiv_categories_the_question_is_searched_in(tmp_path):
+    r = ql(tmp_path, "ask", "What is a domain in NLP?")
+    assert "arXiv is searched within cs.CL, cs.LG, cs.IR" in r.stdout
+    r = ql(tmp_path, "ask", "Which proteins fold fastest?", env={"QUESTLOG_ARXIV__SEARCH_CATEGORIES": '["q-bio.BM"]'})
+    assert "arXiv is searched within q-bio.BM" in r.stdout
+    r = ql(tmp_path, "ask", "Is P equal to NP?", env={"QUESTLOG_ARXIV__SEARCH_CATEGORIES": "[]"})
+    assert "arXiv is searched across all its categories" in r.stdout
+
+
 def test_an_empty_question_or_one_without_a_word_to_search_for_is_refused_with_a_clear_message(tmp_path):
     r = ql(tmp_path, "ask", "   ")
     assert r.returncode == 2 and "empty question" in r.stderr
