@@ -87,6 +87,8 @@ def stack_env(data_dir: Path, broker: str, arxiv_url: str) -> dict[str, str]:
         "QUESTLOG_FULLTEXT__MIN_INTERVAL_S": "0",
         "QUESTLOG_FULLTEXT__MAX_ATTEMPTS": "2",
         "QUESTLOG_ARXIV__CATEGORIES": json.dumps(["cs.IR"]),
+        # a small firehose (one category); the questions, about NLP, are searched in all of arXiv
+        "QUESTLOG_ARXIV__SEARCH_CATEGORIES": "[]",
         "QUESTLOG_TASKS__MAX_RETRIES": "1",
         "QUESTLOG_TASKS__RETRY_BASE_S": "0.2",
         "QUESTLOG_SCHEDULE__CRAWL_EVERY_S": "86400",
