@@ -67,6 +67,7 @@ class ArxivSettings(PagedSourceSettings):
         return value
 
     def search_scope(self) -> list[str]:
+        """The categories a question's search is limited to; empty: all of arXiv."""
         return list(self.categories if self.search_categories is None else self.search_categories)
 
 
