@@ -76,7 +76,7 @@ def ask(text: str, model: list[str] = typer.Option(None, "--model", help="Dense 
     else:
         note = "stored; it is searched when the stack runs (questlog up)"
     out.print(f"question {q.id}: {q.text}  [dim]({note})[/dim]")
-    if s.arxiv.enabled:  # a question outside the followed fields finds nothing on arXiv: say where it looks
+    if s.arxiv.enabled and "arxiv" in s.scout.search_sources:  # a question outside the followed fields finds nothing on arXiv: say where it looks
         scope = s.arxiv.search_scope()
         out.print(f"[dim]arXiv is searched within {', '.join(scope)} (QUESTLOG_ARXIV__SEARCH_CATEGORIES; [] for all "
                   "of arXiv)[/dim]" if scope else "[dim]arXiv is searched across all its categories[/dim]")

@@ -35,6 +35,8 @@ def test_asking_says_which_arxiv_categories_the_question_is_searched_in(tmp_path
     assert "arXiv is searched within q-bio.BM" in r.stdout
     r = ql(tmp_path, "ask", "Is P equal to NP?", env={"QUESTLOG_ARXIV__SEARCH_CATEGORIES": "[]"})
     assert "arXiv is searched across all its categories" in r.stdout
+    r = ql(tmp_path, "ask", "Do scaling laws hold?", env={"QUESTLOG_SCOUT__SEARCH_SOURCES": '["openalex"]'})
+    assert r.returncode == 0 and "arXiv is searched" not in r.stdout  # arXiv runs no question search then
 
 
 def test_an_empty_question_or_one_without_a_word_to_search_for_is_refused_with_a_clear_message(tmp_path):
