@@ -77,7 +77,11 @@ def eval_links(folder: Path, as_json: bool = typer.Option(False, "--json"),
                query_split: str = typer.Option(None, help="Only the queries of one split (train, tune or "
                                                           "validation), as the trainers cut them."),
                sample: int = typer.Option(None, help="Keep only N documents (a fixed choice): a small library "
-                                                     "like a new user's.")) -> None:
+                                                     "like a new user's."),
+               new_library: bool = typer.Option(False, help="Ask the questions of an empty library, then ingest "
+                                                            "every document after them, as a new user's library "
+                                                            "grows (default: 9 in 10 before, 1 in 10 after).")
+               ) -> None:
     """Precision and recall of the links the production linker records, against graded qrels."""
     from questlog.evals.links import evaluate_links
 
@@ -86,7 +90,7 @@ def eval_links(folder: Path, as_json: bool = typer.Option(False, "--json"),
     try:
         with Bar() as bar:
             result = evaluate_links(folder, progress=bar, split=split, keep=keep_data, query_split=query_split,
-                                         sample=sample)
+                                         sample=sample, new_library=new_library)
     except PermanentError as e:
         _fail(str(e))
     if as_json:

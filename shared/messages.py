@@ -60,11 +60,12 @@ class VectorsReady(Message):
 
 class LinkRequested(Message):
     """Link new passages against every open question ('passages': passage ids), or questions against the
-    corpus ('backfill', or 'feedback' after the user's verdicts changed: question ids). `basis` tells one
-    verdict state from the next, so a later verdict's request is not taken for a repeat of an earlier one."""
+    corpus ('backfill'; 'feedback' after the user's verdicts changed; 'relink' once the library has grown
+    well past the one its links were judged in: question ids). `basis` tells one verdict state (or, for
+    'relink', one library size) from the next, so a later request is not taken for a repeat of an earlier one."""
 
     kind: ClassVar[str] = "link.requested"
-    mode: Literal["passages", "backfill", "feedback"]
+    mode: Literal["passages", "backfill", "feedback", "relink"]
     ids: tuple[str, ...]
     basis: str = ""
 

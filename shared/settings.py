@@ -136,6 +136,12 @@ class LinkSettings(SettingsGroup):
     rerank_top: int = Field(50, description="Fused candidates the reranker reads.")
     dense_weight: float = Field(0.5, ge=0, le=1, description="Share of the dense models in convex fusion; "
                                                              "BM25 gets the rest.")
+    relink_growth: float = Field(
+        2.0, ge=0, description="Relink a question over the whole corpus once the library has grown this many times "
+                               "over since it was last linked so (at least past judge_candidates passages): links "
+                               "judged in a much smaller library are judged again, and those no longer evidence "
+                               "(no verdict, note or citation) are withdrawn. Only below the library size the judge "
+                               "learned placement on (placement_reference_passages). 0: never.")
     learn_from_verdicts: bool = Field(
         True, description="With gate=judge: a question's accepted and rejected links train its own model, which "
                           "re-ranks its links and moves its gate for new papers (docs/evidence.md, \"Learning from "

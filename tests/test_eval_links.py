@@ -71,6 +71,15 @@ def test_a_sample_keeps_that_many_documents_and_counts_only_their_grades(tmp_pat
     assert bad.returncode == 2 and "--sample must be at least 1" in bad.stderr
 
 
+@pytest.mark.slow
+def test_a_new_library_asks_the_questions_first_and_ingests_every_document_after_them(tmp_path):
+    r = run_eval(small_rq(tmp_path / "rq", questions=1, others=90), "--new-library")
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout)
+    assert out["held_back_documents"] == out["documents"] > 80  # past twice the cut: relinked once at least
+    assert out["links"] > 0 and out["whole_passage_rationales"] == 0
+
+
 def test_a_folder_whose_qrels_grade_nothing_is_refused_naming_the_file(tmp_path):
     folder = small_rq(tmp_path / "rq", others=0)
     lines = (folder / "qrels" / "test.tsv").read_text().splitlines()

@@ -12,12 +12,14 @@ import redis
 
 from agents.deps import Deps
 from agents.linker.learning import learning_on
+from agents.linker.relinking import relink_requests
 from shared.messages import EmbedRequested, LinkRequested, Message, PapersFound
 
 
 def backlog(deps: Deps, grace: timedelta | None = None) -> list[Message]:
     """Messages for papers without passages, passages not indexed, passages indexed but never linked,
-    questions not embedded and questions whose links are not ranked by their verdicts as they are now, older than `grace` (default `schedule.reconcile_grace_s`; younger ones
+    questions not embedded, questions whose links are not ranked by their verdicts as they are now and
+    questions the library has outgrown (`agents.linker.relinking`), older than `grace` (default `schedule.reconcile_grace_s`; younger ones
     are probably still in a queue), for each stage whose queue is empty (with items waiting there, the
     pending ones are probably among them: the next tick looks again)."""
     if grace is None:
@@ -44,6 +46,7 @@ def backlog(deps: Deps, grace: timedelta | None = None) -> list[Message]:
             open_ids = [q.id for q in deps.ledger.questions(status="open") if q.indexed_at is not None]
             msgs += [LinkRequested(mode="feedback", ids=(str(qid),), basis=deps.ledger.verdict_basis(qid))
                      for qid in deps.ledger.unlearned_questions(open_ids)]
+        msgs += relink_requests(deps)  # a question the library outgrew whose relink request was lost
     return msgs
 
 

@@ -42,13 +42,19 @@ def backfill_candidates(deps, text: str, vectors: dict[str, list[float]], n: int
     return cands
 
 
+def reference_passages(deps) -> int:
+    """The library size the judge learned placement on (0: unknown, or placement is not the judge's)."""
+    ref = deps.settings.link.placement_reference_passages
+    if ref is None:
+        ref = getattr(deps.judge, "library_passages", 0) if deps.settings.link.gate == "judge" else 0
+    return ref or 0
+
+
 def scales(deps, text: str, vectors: dict[str, list[float]]) -> dict[str, Scale]:
     """Each retriever's best and N-th best score over the corpus now (none: it found nothing); in a
     library smaller than the judge's reference, placement 0 sits at a higher rank (`placement_rank`)."""
     n = deps.settings.link.judge_candidates
-    ref = deps.settings.link.placement_reference_passages
-    if ref is None:
-        ref = getattr(deps.judge, "library_passages", 0) if deps.settings.link.gate == "judge" else 0
+    ref = reference_passages(deps)
     at = placement_rank(n, deps.store.count("passages"), ref) if ref else None
     found = {name: deps.store.search("passages", name, vec, n) for name, vec in vectors.items()}
     q = query_vector(text)

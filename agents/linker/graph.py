@@ -1,9 +1,13 @@
 """The evidence-linker's graph: pick questions -> find candidates -> judge them -> record links.
 
-Three modes: 'passages' links newly indexed passages against every open question;
+Four modes: 'passages' links newly indexed passages against every open question;
 'backfill' links the whole corpus against a newly added question; 'feedback', sent after the
 user's verdicts change, links one question against the corpus again with what its verdicts
-taught and re-ranks its links (`agents.linker.learning`). The candidates are the
+taught and re-ranks its links (`agents.linker.learning`); 'relink', sent once the library has
+grown `link.relink_growth` times over since a question was last linked over all of it, judges
+the question's candidates and its links again in the library now and withdraws the links that
+are no longer evidence (`shared.ledger.relinking`: a judgement depends on the library it was
+made in). The candidates are the
 union of every retriever's best passages (`agents.linker.candidates`), so no single
 model's blind spot decides what is read. The evidence judge then gives each candidate a
 calibrated probability of being evidence for the question; a candidate becomes a link
@@ -24,8 +28,9 @@ from agents.context import AgentContext, straight_line
 from agents.deps import Deps
 from agents.linker import learning
 from agents.linker.candidates import backfill_candidates, new_passage_candidates, scales
-from agents.linker.retrieval import Candidate
-from shared.ids import question_point_id
+from agents.linker.relinking import relink_due, relink_requests
+from agents.linker.retrieval import Candidate, retrieve_for
+from shared.ids import evidence_id, question_point_id
 from shared.ledger import EvidenceDraft
 from shared.messages import FullTextRequested, LinkRequested, Message
 from shared.relevance.features import retrieval_features
@@ -49,7 +54,12 @@ class LinkState(TypedDict, total=False):
     jobs: list[Job]
     drafts: list[EvidenceDraft]
     new_ids: list[str]
+    withdrawn: list[str]
+    library: int  # passages in the corpus when the candidates were found
     deeper: list[str]  # papers whose abstract reached the full-text bar for some question
+
+
+WHOLE_CORPUS = ("backfill", "feedback", "relink")  # modes that link questions over the whole corpus
 
 
 def question_models(deps: Deps, chosen: list[str]) -> list[str]:
@@ -60,7 +70,7 @@ def question_models(deps: Deps, chosen: list[str]) -> list[str]:
 
 def pick_questions(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
     deps = runtime.context.deps
-    if state["mode"] in ("backfill", "feedback"):
+    if state["mode"] in WHOLE_CORPUS:
         questions = [deps.ledger.question(int(i)) for i in state["ids"]]
         questions = [q for q in questions if q.status == "open"]
     else:
@@ -72,6 +82,7 @@ def pick_questions(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
 def find_candidates(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
     deps = runtime.context.deps
     jobs = []
+    library = deps.ledger.library_size()
     for job in state["jobs"]:
         point = question_point_id(job["question_id"])
         vectors = {m: deps.store.vectors("questions", [point], m).get(point) for m in job["models"]}
@@ -79,12 +90,23 @@ def find_candidates(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
         if not vectors:
             continue  # not embedded yet: its backfill will cover these passages
         cut = scales(deps, job["text"], vectors)
-        if state["mode"] in ("backfill", "feedback"):
+        if state["mode"] in WHOLE_CORPUS:
             cands = backfill_candidates(deps, job["text"], vectors)
+            if state["mode"] == "relink":
+                cands += _own_links(deps, job, vectors, {c.passage_id for c in cands})
         else:
             cands = new_passage_candidates(deps, job["text"], vectors, list(state["ids"]), cut)
         jobs.append(Job(**{**job, "candidates": cands, "scales": cut}))
-    return {"jobs": jobs}
+    return {"jobs": jobs, "library": library}
+
+
+def _own_links(deps: Deps, job: Job, vectors: dict, found: set[str]) -> list[Candidate]:
+    """The question's links outside the candidates just found, scored by every retriever, so a relink judges
+    them again too (those the user has worked with stay as they are, so they are not read)."""
+    kept = deps.ledger.kept_by_user(job["question_id"])
+    ids = [j.passage_id for j in deps.ledger.judged_links(job["question_id"])
+           if j.passage_id not in found and evidence_id(job["question_id"], j.passage_id) not in kept]
+    return retrieve_for(deps, job["text"], vectors, limit=len(ids), ids=ids, rerank_stage=False) if ids else []
 
 
 def judge_candidates(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
@@ -186,10 +208,23 @@ def _model_version(deps: Deps, name: str) -> str:
 def record_links(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
     """Upsert the links; after a verdict ('feedback'), re-rank every link of the question too."""
     deps = runtime.context.deps
-    new_ids = deps.ledger.upsert_evidence(state.get("drafts", []))
+    drafts, library = state.get("drafts", []), state.get("library", 0)
+    if state["mode"] == "relink":
+        new_ids, withdrawn = [], []
+        for job in state["jobs"]:
+            new, gone = deps.ledger.relink(job["question_id"], [d for d in drafts if d.question_id == job["question_id"]],
+                                           library)
+            log.info("relinked question %d over %d passages: %d links, %d new, %d withdrawn", job["question_id"],
+                     library, sum(d.question_id == job["question_id"] for d in drafts), len(new), len(gone))
+            new_ids, withdrawn = new_ids + new, withdrawn + gone
+        return {"new_ids": new_ids, "withdrawn": withdrawn}
+    new_ids = deps.ledger.upsert_evidence(drafts)
     if state["mode"] == "feedback":
         for job in state["jobs"]:
             learning.relearn(deps, job["question_id"], job["models"][0])
+    if state["mode"] == "backfill":
+        for job in state["jobs"]:
+            deps.ledger.set_linked_over(job["question_id"], library)
     return {"new_ids": new_ids}
 
 
@@ -204,12 +239,21 @@ def run(msg: LinkRequested, deps: Deps) -> list[Message]:
         # reconciler's) does this work; fast triage sends one request per keypress
         log.info("feedback for %s skipped: its verdicts changed since it was sent", ",".join(msg.ids))
         return []
-    state = GRAPH.invoke({"mode": msg.mode, "ids": list(msg.ids)}, context=AgentContext(deps))
+    ids = list(msg.ids)
+    if msg.mode == "relink":
+        ids = relink_due(deps, ids)
+        if not ids:
+            log.info("relink of %s skipped: relinked since it was sent", ",".join(msg.ids))
+            return []
+    state = GRAPH.invoke({"mode": msg.mode, "ids": ids}, context=AgentContext(deps))
+    out: list[Message] = []
     if msg.mode == "passages":  # after the links are recorded: a lost request is found by the reconciler
-        deps.ledger.mark_linked(list(msg.ids))
+        deps.ledger.mark_linked(ids)
+        out += relink_requests(deps)
     if state["new_ids"]:
         log.info("linked %d new evidence items (%s)", len(state["new_ids"]), msg.mode)
     deeper = state.get("deeper") or []
     known = deps.ledger.fulltexts(deeper) if deeper else {}
     deeper = [p for p in deeper if p not in known]
-    return [FullTextRequested(paper_ids=tuple(deeper))] if deeper else []
+    return out + ([FullTextRequested(paper_ids=tuple(deeper))] if deeper else [])
+

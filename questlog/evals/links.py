@@ -53,11 +53,14 @@ def _ask(deps, text: str) -> int:
 
 
 def _link_new(deps, corpus: list[dict], progress: Progress | None) -> dict[str, str]:
-    """Ingest new documents; every index batch runs the linker's passages mode."""
+    """Ingest new documents; every index batch runs the linker's passages mode, and the relinks it sends on."""
     from agents.linker import graph as linker
+    from shared.messages import LinkRequested
 
     def on_link(msg) -> None:
-        linker.run(msg, deps)
+        for sent in linker.run(msg, deps):
+            if isinstance(sent, LinkRequested):
+                on_link(sent)
 
     return ingest(deps, corpus, progress, stage="ingest new papers", on_link=on_link)
 
@@ -85,13 +88,16 @@ def _rates(c: dict) -> dict:
 
 
 def evaluate_links(folder: Path, settings=None, progress: Progress | None = None, split: str = "test",
-                   keep: Path | None = None, query_split: str | None = None, sample: int | None = None) -> dict:
+                   keep: Path | None = None, query_split: str | None = None, sample: int | None = None,
+                   new_library: bool = False) -> dict:
     """Run the production linker as the stack does and score what the ledger recorded (module docstring).
 
     `query_split` keeps only the queries of one split (train / tune / validation) as the trainers
     cut them (`shared.stance.evaluate.split_of`). `sample` keeps that many documents (a fixed choice by
     hash of their ids, graded or not) to measure the linker on a small library like a new user's; the
-    qrels then count only the documents kept. Raises PermanentError for a malformed folder."""
+    qrels then count only the documents kept. `new_library`: the questions are asked of an empty library
+    and every document is ingested after them, batch by batch, as a new user's library grows. Raises
+    PermanentError for a malformed folder."""
     from shared.questions import question_kind
     from shared.stance.evaluate import split_of
 
@@ -113,8 +119,9 @@ def evaluate_links(folder: Path, settings=None, progress: Progress | None = None
         qrels = {q: {d: 2 for d in rel} for q, rel in qrels.items()}
     work, deps = throwaway_deps(settings, keep)
     try:
-        first = [d for d in corpus if not held_back(d["_id"])]
-        later = [d for d in corpus if held_back(d["_id"])]
+        first = [] if new_library else [d for d in corpus if not held_back(d["_id"])]
+        later = (sorted(corpus, key=lambda d: hashlib.sha1(f"order:{d['_id']}".encode()).hexdigest()) if new_library
+                 else [d for d in corpus if held_back(d["_id"])])
         doc_of = {p: d for d, p in ingest(deps, first, progress, stage="ingest corpus").items()}
         asked: dict[int, dict] = {}
         for i, q in enumerate(graded):

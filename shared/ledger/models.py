@@ -27,6 +27,9 @@ class QuestionRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     digested_until: Mapped[datetime | None] = mapped_column(nullable=True)
     indexed_at: Mapped[datetime | None] = mapped_column(nullable=True)  # its vectors are in the store
+    # library size (passages) when the question was last linked over the whole corpus (backfill or
+    # relink); None: not recorded (a ledger older than relinking), taken as the library now
+    linked_over: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class PaperRow(Base):

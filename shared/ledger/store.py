@@ -33,6 +33,7 @@ from shared.ledger.models import (
     QuestionRow,
     utcnow,
 )
+from shared.ledger.relinking import RelinkMixin
 from shared.ledger.restore import RestoreMixin
 from shared.ledger.workbench import WorkbenchMixin
 from shared.questions import check_question
@@ -47,7 +48,7 @@ def as_utc(dt: datetime | None) -> datetime | None:
     return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
 
 
-class Ledger(CorpusMixin, EvidenceMixin, FullTextMixin, RestoreMixin, WorkbenchMixin):
+class Ledger(CorpusMixin, EvidenceMixin, FullTextMixin, RelinkMixin, RestoreMixin, WorkbenchMixin):
     """All ledger I/O. Thread-safe; one per process."""
 
     def __init__(self, url: str):
