@@ -138,7 +138,7 @@ class LinkSettings(SettingsGroup):
                                                              "BM25 gets the rest.")
     relink_growth: float = Field(
         2.0, ge=0, description="Relink a question over the whole corpus once the library has grown this many times "
-                               "over since it was last linked so (at least past judge_candidates passages): links "
+                               "over since it was last linked so (never below 10 x judge_candidates passages): links "
                                "judged in a much smaller library are judged again, and those no longer evidence "
                                "(no verdict, note or citation) are withdrawn. Only below the library size the judge "
                                "learned placement on (placement_reference_passages). 0: never.")

@@ -33,8 +33,8 @@ def _settings(candidates: int = 5) -> Settings:
 
 @pytest.fixture(scope="module")
 def growing(tmp_path_factory):
-    """One rq-cs-dev question asked of an empty library (judge's candidate cut 5, so a library of 10
-    passages is already twice the cut), and the documents that will arrive."""
+    """One rq-cs-dev question asked of an empty library (judge's candidate cut 5, so the first relink
+    comes at 2 x 5 cuts = 50 passages), and the documents that will arrive."""
     folder = small_rq(tmp_path_factory.mktemp("rq"), questions=1, others=40)
     corpus = [json.loads(line) for line in (folder / "corpus.jsonl").read_text().splitlines() if line.strip()]
     work, deps = throwaway_deps(_settings())
@@ -65,9 +65,12 @@ def test_a_question_asked_of_an_empty_library_is_relinked_as_it_doubles_and_stal
     deps.ledger.set_verdict(kept_by_verdict, "accepted")
     deps.ledger.set_note(kept_by_note, "check table 3")
     assert deps.ledger.kept_by_user(qid) == {kept_by_verdict, kept_by_note}
-    assert deps.ledger.due_for_relink(3, 2.0, 5) == []  # 3 passages: not yet twice the cut of 5
+    assert deps.ledger.due_for_relink(3, 2.0, 5) == []  # 3 passages: not yet twice a floor of 5
+    assert len(corpus) >= 62
 
-    _link_new(deps, corpus[2:40], None)  # 41 passages: due, relinked by the passages run that saw it
+    _link_new(deps, corpus[2:35], None)  # 36 passages: under the floor, no relink yet
+    assert deps.ledger.question(qid).linked_over == 0
+    _link_new(deps, corpus[35:60], None)  # 61 passages: due, relinked by the passages run that saw it
     library = deps.ledger.library_size()
     assert deps.ledger.question(qid).linked_over == library
     links = {e.id: e for e in deps.ledger.evidence(qid)}

@@ -13,6 +13,15 @@ from __future__ import annotations
 from agents.linker.candidates import reference_passages
 from shared.messages import LinkRequested
 
+# No relink before the library holds twice this many candidate cuts: judged in a library of a few
+# cuts, a relink's placements are as unreliable as the first judgement's (its top 40 per retriever
+# are half of an 80-passage library), so it would cost a full re-read and settle nothing.
+FLOOR_CUTS = 5
+
+
+def _floor(deps) -> int:
+    return FLOOR_CUTS * deps.settings.link.judge_candidates
+
 
 def relink_requests(deps) -> list[LinkRequested]:
     """One 'relink' per open question whose links were judged in a library `link.relink_growth` times
@@ -22,8 +31,7 @@ def relink_requests(deps) -> list[LinkRequested]:
         return []
     library = deps.ledger.library_size()
     return [LinkRequested(mode="relink", ids=(str(q),), basis=str(library))
-            for q in deps.ledger.due_for_relink(library, link.relink_growth, link.judge_candidates,
-                                                reference_passages(deps))]
+            for q in deps.ledger.due_for_relink(library, link.relink_growth, _floor(deps), reference_passages(deps))]
 
 
 def relink_due(deps, ids: list[str]) -> list[str]:
@@ -31,6 +39,6 @@ def relink_due(deps, ids: list[str]) -> list[str]:
     link = deps.settings.link
     if link.gate != "judge":
         return []
-    due = set(deps.ledger.due_for_relink(deps.ledger.library_size(), link.relink_growth, link.judge_candidates,
+    due = set(deps.ledger.due_for_relink(deps.ledger.library_size(), link.relink_growth, _floor(deps),
                                          reference_passages(deps)))
     return [i for i in ids if int(i) in due]

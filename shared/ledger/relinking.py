@@ -30,7 +30,7 @@ class RelinkMixin:
 
     def due_for_relink(self, library: int, growth: float, floor: int, ceiling: int = 0) -> list[int]:
         """Open, embedded questions last linked over the whole corpus when it held at most `library /
-        growth` passages (fewer than `floor` counts as `floor`: a library within one candidate cut is not
+        growth` passages (fewer than `floor` counts as `floor`: a library of a few candidate cuts is not
         worth relinking for) and fewer than `ceiling` (0: no ceiling). A question with no record (a
         ledger older than relinking) gets `library` recorded and is not due. `growth` <= 1: none."""
         if growth <= 1:
