@@ -12,6 +12,7 @@ import pytest
 from agents.linker import graph as linker
 from questlog.evals.links import _ask, _link_new
 from questlog.evals.retrieval import ingest, throwaway_deps
+from shared.errors import NotFound
 from shared.ids import evidence_id
 from shared.ledger import EvidenceDraft
 from shared.ledger.workbench import cite_key
@@ -75,6 +76,8 @@ def test_a_question_asked_of_an_empty_library_is_relinked_as_it_doubles_and_stal
     assert deps.ledger.question(qid).linked_over == library
     links = {e.id: e for e in deps.ledger.evidence(qid)}
     assert evidence_id(qid, first[OFF_TOPIC["_id"]]) not in links, "the stale off-topic link should be withdrawn"
+    with pytest.raises(NotFound, match="withdrawn"):  # a digest's link to it says why it is gone
+        deps.ledger.link(evidence_id(qid, first[OFF_TOPIC["_id"]]))
     assert links[kept_by_verdict].verdict == "accepted" and links[kept_by_verdict].score == 0.8
     assert links[kept_by_note].note == "check table 3" and links[kept_by_note].score == 0.7
     judged = [e for e in links.values() if e.id not in (kept_by_verdict, kept_by_note)]
@@ -98,9 +101,12 @@ def test_a_link_cited_in_a_conclusion_is_never_withdrawn(growing):
     deps.ledger.save_conclusion(qid, f"Not about the question at all [@{cite_key(eid)}].")
     assert eid in deps.ledger.kept_by_user(qid)
     library = deps.ledger.library_size()
-    new, gone = deps.ledger.relink(qid, [], library)
+    others = {e.passage_id for e in deps.ledger.evidence(qid)} - {pid}
+    new, gone = deps.ledger.relink(qid, [], library, {pid})
     assert eid not in gone and eid in {e.id for e in deps.ledger.evidence(qid)}
     assert new == [] and deps.ledger.question(qid).linked_over == library
+    # a link to a passage the relink did not judge (linked while it ran) is not the relink's to withdraw
+    assert others <= {e.passage_id for e in deps.ledger.evidence(qid)}
 
 
 def test_a_ledger_without_a_record_starts_counting_now_and_neither_growth_zero_nor_a_large_library_relinks(growing):

@@ -213,7 +213,7 @@ def record_links(state: LinkState, runtime: Runtime[AgentContext]) -> dict:
         new_ids, withdrawn = [], []
         for job in state["jobs"]:
             new, gone = deps.ledger.relink(job["question_id"], [d for d in drafts if d.question_id == job["question_id"]],
-                                           library)
+                                           library, {c.passage_id for c in job["candidates"]})
             log.info("relinked question %d over %d passages: %d links, %d new, %d withdrawn", job["question_id"],
                      library, sum(d.question_id == job["question_id"] for d in drafts), len(new), len(gone))
             new_ids, withdrawn = new_ids + new, withdrawn + gone

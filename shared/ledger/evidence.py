@@ -334,5 +334,6 @@ def _find_link(s: Session, evidence: str) -> EvidenceRow:
             raise NotFound(f"{evidence} is the start of several evidence ids; give more of it")
         row = rows[0] if rows and like == evidence else None
     if row is None:
-        raise NotFound(f"no evidence with id {evidence}")
+        raise NotFound(f"no evidence with id {evidence} (a link its question's relink no longer passes is "
+                       "withdrawn, unless it had a verdict, a note or a citation)")
     return row

@@ -69,11 +69,13 @@ class RelinkMixin:
         return {i for i, verdict, note in rows
                 if verdict or (note or "").strip() or any(len(k) >= 6 and i.startswith(k) for k in cited)}
 
-    def relink(self, question_id: int, drafts: list, library: int) -> tuple[list[str], list[str]]:
+    def relink(self, question_id: int, drafts: list, library: int, judged: set[str]) -> tuple[list[str], list[str]]:
         """Record one relink of a question in one transaction: each draft (`EvidenceDraft`) becomes a link
         or replaces its link's judgement (found_at, verdict and note stay); every other link of the
-        question is withdrawn unless the user has worked with it (`kept_by_user`); `library` is recorded
-        as the corpus it was linked over. Returns (new link ids, withdrawn link ids)."""
+        question whose passage the relink judged (`judged`: passage ids) is withdrawn unless the user has
+        worked with it (`kept_by_user`). A link to a passage it did not judge (one indexed and linked
+        while the relink ran) stays. `library` is recorded as the corpus it was linked over. Returns (new
+        link ids, withdrawn link ids)."""
         kept = self.kept_by_user(question_id)
 
         def write(s: Session) -> tuple[list[str], list[str]]:
@@ -97,7 +99,8 @@ class RelinkMixin:
                 else:
                     for k, v in values.items():
                         setattr(row, k, v)
-            ids = set(s.scalars(select(EvidenceRow.id).where(EvidenceRow.question_id == question_id)))
+            ids = set(s.execute(select(EvidenceRow.id).where(EvidenceRow.question_id == question_id,
+                                                             EvidenceRow.passage_id.in_(judged))).scalars())
             gone = sorted(ids - current - kept)
             if gone:
                 s.execute(delete(EvidenceRow).where(EvidenceRow.id.in_(gone)))
