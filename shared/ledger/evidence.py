@@ -120,9 +120,7 @@ class EvidenceMixin:
             for d in drafts:
                 eid = evidence_id(d.question_id, d.passage_id)
                 row = s.get(EvidenceRow, eid)
-                values = dict(score=d.score, scores=d.scores, stance=d.stance, stance_score=d.stance_score,
-                              rationale=d.rationale, rationale_sentences=d.rationale_sentences,
-                              relevance=d.relevance, answer=d.answer, model=d.model, model_version=d.model_version)
+                values = judgement_of(d)
                 if row is None:
                     s.add(EvidenceRow(id=eid, question_id=d.question_id, passage_id=d.passage_id,
                                       paper_id=d.paper_id, retrieval=d.retrieval, **values))
@@ -320,6 +318,13 @@ class EvidenceMixin:
             if question_id is not None:
                 q = q.where(DigestRow.question_id == question_id)
             return list(s.scalars(q))
+
+
+def judgement_of(d: EvidenceDraft) -> dict:
+    """The link columns a judgement sets (what a re-judgement replaces; found_at, verdict and note stay)."""
+    return {"score": d.score, "scores": d.scores, "stance": d.stance, "stance_score": d.stance_score,
+            "rationale": d.rationale, "rationale_sentences": d.rationale_sentences, "relevance": d.relevance,
+            "answer": d.answer, "model": d.model, "model_version": d.model_version}
 
 
 def _find_link(s: Session, evidence: str) -> EvidenceRow:

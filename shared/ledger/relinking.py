@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from shared.ids import evidence_id
+from shared.ledger.evidence import judgement_of
 from shared.ledger.models import ConclusionRow, EvidenceRow, PassageRow, QuestionRow
 
 
@@ -87,10 +88,7 @@ class RelinkMixin:
                 current.add(eid)
                 if eid in kept:
                     continue
-                values = {"score": d.score, "scores": d.scores, "stance": d.stance, "stance_score": d.stance_score,
-                          "rationale": d.rationale, "rationale_sentences": d.rationale_sentences,
-                          "relevance": d.relevance, "answer": d.answer, "model": d.model,
-                          "model_version": d.model_version}
+                values = judgement_of(d)
                 row = s.get(EvidenceRow, eid)
                 if row is None:
                     s.add(EvidenceRow(id=eid, question_id=d.question_id, passage_id=d.passage_id,
