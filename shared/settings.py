@@ -73,9 +73,13 @@ class EmbedSettings(SettingsGroup):
     batch_size: int = Field(100, description="Passages per embedding task (and papers per reading task).")
     encode_batch_size: int = Field(32, description="Passages per forward pass.")
     device: str = Field("auto", description="'auto' (CUDA when present), 'cpu' or 'cuda'.")
-    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+    precision: Literal["auto", "fp32", "bf16", "fp16", "int8"] = Field(
         "auto", description="Encode precision. auto: fp16 on CUDA, bf16 on a CPU with native bf16 (AVX512-BF16 or "
-                            "AMX), else fp32 (emulated bf16 is slower than fp32).")
+                            "AMX), else int8 through ONNX Runtime (1.8x fp32 on AVX2; emulated bf16 is slower "
+                            "than fp32), or fp32 where onnxruntime is not installed.")
+    onnx_cache: Path | None = Field(None, description="Where the int8 encoder's ONNX file is made once and kept; "
+                                                      "unset: ~/.cache/questlog/onnx "
+                                                      "($XDG_CACHE_HOME/questlog/onnx).")
     threads: int | None = Field(None, ge=1, description="Torch threads of an embedding process; unset: torch's "
                                                         "default (every core).")
     processes: int = Field(1, ge=1, description="Embedding processes of the embed worker (its concurrency); each "
