@@ -52,18 +52,18 @@ def pooling_of(model_dir: Path) -> tuple[str, bool]:
     if not modules_file.exists():
         raise PermanentError(f"{model_dir} is not a sentence-transformers folder (no modules.json); "
                              "set QUESTLOG_EMBED__PRECISION=fp32")
-    kinds = [m["type"].rsplit(".", 1)[-1] for m in json.loads(modules_file.read_text())]
+    modules = json.loads(modules_file.read_text())
+    kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
     if kinds[:2] != ["Transformer", "Pooling"] or kinds[2:] not in ([], ["Normalize"]):
         raise PermanentError(f"int8 encode supports transformer + pooling (+ normalize) models, not {kinds}; "
                              "set QUESTLOG_EMBED__PRECISION=fp32")
-    pooling_dir = next(m["path"] for m in json.loads(modules_file.read_text()) if m["type"].endswith("Pooling"))
-    config = json.loads((model_dir / pooling_dir / "config.json").read_text())
+    config = json.loads((model_dir / modules[1]["path"] / "config.json").read_text())
     modes = [k for k, v in config.items() if k.startswith("pooling_mode_") and v]
-    if modes == ["pooling_mode_mean_tokens"]:
-        return "mean", kinds[2:] == ["Normalize"]
-    if modes == ["pooling_mode_cls_token"]:
-        return "cls", kinds[2:] == ["Normalize"]
-    raise PermanentError(f"int8 encode supports mean or CLS pooling, not {modes}; set QUESTLOG_EMBED__PRECISION=fp32")
+    pooling = {("pooling_mode_mean_tokens",): "mean", ("pooling_mode_cls_token",): "cls"}.get(tuple(modes))
+    if pooling is None:
+        raise PermanentError(f"int8 encode supports mean or CLS pooling, not {modes}; "
+                             "set QUESTLOG_EMBED__PRECISION=fp32")
+    return pooling, kinds[2:] == ["Normalize"]
 
 
 def _weights_key(model_dir: Path) -> str:
@@ -134,7 +134,7 @@ class OnnxInt8Encoder:
 
     def encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         """Longest texts first, so each batch pads only to its own longest (as sentence-transformers does)."""
-        out = np.zeros((len(texts), 0), np.float32)
+        out: np.ndarray | None = None
         order = np.argsort([-len(t) for t in texts], kind="stable")
         for start in range(0, len(texts), batch_size):
             idx = order[start:start + batch_size]
@@ -146,9 +146,11 @@ class OnnxInt8Encoder:
             else:
                 mask = enc["attention_mask"][..., None].astype(np.float32)
                 vecs = (hidden * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)
-            if out.shape[1] == 0:
+            if out is None:
                 out = np.zeros((len(texts), vecs.shape[1]), np.float32)
             out[idx] = vecs
+        if out is None:
+            return np.zeros((0, 0), np.float32)
         if self.normalise:
             out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
         return out
