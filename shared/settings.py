@@ -74,9 +74,9 @@ class EmbedSettings(SettingsGroup):
     encode_batch_size: int = Field(32, description="Passages per forward pass.")
     device: str = Field("auto", description="'auto' (CUDA when present), 'cpu' or 'cuda'.")
     precision: Literal["auto", "fp32", "bf16", "fp16", "int8"] = Field(
-        "auto", description="Encode precision. auto: fp16 on CUDA, bf16 on a CPU with native bf16 (AVX512-BF16 or "
-                            "AMX), else int8 through ONNX Runtime (1.8x fp32 on AVX2; emulated bf16 is slower "
-                            "than fp32), or fp32 where onnxruntime is not installed.")
+        "auto", description="Encode precision. auto: fp16 on CUDA, bf16 on a CPU with AMX, else int8 through ONNX "
+                            "Runtime (1.8x fp32 on AVX2, 1.2x bf16 on AVX512-BF16 without AMX), else bf16 where "
+                            "the CPU has it natively, else fp32.")
     onnx_cache: Path | None = Field(None, description="Where the int8 encoder's ONNX file is made once and kept; "
                                                       "unset: ~/.cache/questlog/onnx "
                                                       "($XDG_CACHE_HOME/questlog/onnx).")

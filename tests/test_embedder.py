@@ -23,14 +23,30 @@ def test_native_bf16_is_read_from_the_cpu_flags():
     assert not cpu_has_native_bf16("flags : fpu avx2 avx512f avx512_vnni")
 
 
-def test_auto_precision_is_fp16_on_cuda_bf16_with_native_bf16_int8_with_onnx_runtime_and_fp32_otherwise():
+def test_auto_precision_is_fp16_on_cuda_bf16_with_amx_int8_with_onnx_runtime_else_bf16_where_native_else_fp32():
+    amx, avx512_bf16 = frozenset({"avx2", "amx_bf16", "amx_tile"}), frozenset({"avx2", "avx512_bf16", "avx512_vnni"})
+    avx2 = frozenset({"avx2"})
     assert pick_precision("auto", "cuda") == "fp16"
-    assert pick_precision("auto", "cpu", native_bf16=True) == "bf16"
-    assert pick_precision("auto", "cpu", native_bf16=False, int8_ok=True) == "int8"
-    assert pick_precision("auto", "cpu", native_bf16=False, int8_ok=False) == "fp32"
-    assert pick_precision("auto", "cpu", native_bf16=False) == "int8"  # onnxruntime is a dependency of embed
+    assert pick_precision("auto", "cpu", flags=amx, int8_ok=True) == "bf16"
+    assert pick_precision("auto", "cpu", flags=avx512_bf16, int8_ok=True) == "int8"
+    assert pick_precision("auto", "cpu", flags=avx512_bf16, int8_ok=False) == "bf16"
+    assert pick_precision("auto", "cpu", flags=avx2, int8_ok=True) == "int8"
+    assert pick_precision("auto", "cpu", flags=avx2, int8_ok=False) == "fp32"
+    assert pick_precision("auto", "cpu", flags=avx2) == "int8"  # onnxruntime is a dependency of embed
     assert pick_precision("fp32", "cuda") == "fp32"  # a setting is obeyed
-    assert pick_precision("bf16", "cpu", native_bf16=False) == "bf16"
+    assert pick_precision("bf16", "cpu", flags=avx2) == "bf16"
+
+
+def test_the_judge_keeps_bf16_on_a_cpu_with_native_bf16_whatever_the_embedder_picks(monkeypatch):
+    from shared.relevance import JudgeSettings
+    from shared.relevance.judge import EvidenceRulesJudge
+
+    monkeypatch.setattr("shared.embedder.cpu_has_native_bf16", lambda cpuinfo=None: True)
+    assert EvidenceRulesJudge(JudgeSettings()).encoder.bf16
+    assert not EvidenceRulesJudge(JudgeSettings(precision="fp32")).encoder.bf16
+    monkeypatch.setattr("shared.embedder.cpu_has_native_bf16", lambda cpuinfo=None: False)
+    assert not EvidenceRulesJudge(JudgeSettings()).encoder.bf16
+    assert EvidenceRulesJudge(JudgeSettings(precision="bf16")).encoder.bf16
 
 
 def test_an_unknown_precision_is_refused_naming_the_choices(monkeypatch):
@@ -105,7 +121,7 @@ def test_auto_falls_back_to_fp32_where_the_int8_path_fails_but_an_asked_for_int8
         raise OSError("no exporter for this architecture")
 
     monkeypatch.setattr(onnx_path, "OnnxInt8Encoder", broken)
-    monkeypatch.setattr("shared.embedder.cpu_has_native_bf16", lambda: False)
+    monkeypatch.setattr("shared.embedder.cpu_flags", lambda cpuinfo=None: frozenset({"avx2"}))
     auto = SentenceTransformerEmbedder(EmbedSettings().models[0], EmbedSettings(precision="auto", device="cpu"))
     assert np.allclose(np.linalg.norm(auto.encode(ABSTRACTS), axis=1), 1.0, atol=1e-5)
     assert auto.precision == "fp32"

@@ -92,9 +92,9 @@ class EvidenceRulesJudge:
             raise PermanentError(f"no usable evidence judge in {self.model_dir}: {e!r} (expected {RULES_FILE}; "
                                  "`questlog train evidence` writes it)") from e
         self.settings = settings
-        from shared.embedder import pick_precision
+        from shared.embedder import cpu_has_native_bf16
 
-        bf16 = pick_precision(settings.precision, "cpu") == "bf16"
+        bf16 = settings.precision == "bf16" or (settings.precision == "auto" and cpu_has_native_bf16())
         threads = settings.threads or default_threads()
         self.stance = stance or CrossEncoderJudge(threads=threads, bf16=bf16)
         self.encoder = SentenceEncoder(threads=threads, bf16=bf16)
