@@ -130,8 +130,10 @@ class SentenceTransformerEmbedder:
                     except PermanentError as err:
                         if self._settings.precision == "int8":
                             raise
-                        log.warning("encoding %s in fp32: no int8 path for it (%s)", self.spec.name, err)
-                        precision, self.device = "fp32", pick_device(self._settings.device)
+                        # what auto picks where there is no int8 path: bf16 on a CPU that has it, else fp32
+                        precision = pick_precision("auto", "cpu", int8_ok=False)
+                        log.warning("encoding %s in %s: no int8 path for it (%s)", self.spec.name, precision, err)
+                        self.device = pick_device(self._settings.device)
                 from sentence_transformers import SentenceTransformer
 
                 try:

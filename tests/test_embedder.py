@@ -114,17 +114,18 @@ def test_int8_refuses_a_model_it_cannot_pool_and_a_gpu_naming_the_setting(tmp_pa
         gpu.encode(ABSTRACTS)
 
 
-def test_auto_falls_back_to_fp32_where_the_int8_path_fails_but_an_asked_for_int8_says_why(monkeypatch):
+def test_auto_falls_back_to_bf16_or_fp32_where_the_int8_path_fails_but_an_asked_for_int8_says_why(monkeypatch):
     import shared.embedder_onnx as onnx_path
 
     def broken(*args, **kwargs):
         raise OSError("no exporter for this architecture")
 
     monkeypatch.setattr(onnx_path, "OnnxInt8Encoder", broken)
-    monkeypatch.setattr("shared.embedder.cpu_flags", lambda cpuinfo=None: frozenset({"avx2"}))
-    auto = SentenceTransformerEmbedder(EmbedSettings().models[0], EmbedSettings(precision="auto", device="cpu"))
-    assert np.allclose(np.linalg.norm(auto.encode(ABSTRACTS), axis=1), 1.0, atol=1e-5)
-    assert auto.precision == "fp32"
+    for flags, fallback in ((frozenset({"avx2"}), "fp32"), (frozenset({"avx2", "avx512_bf16"}), "bf16")):
+        monkeypatch.setattr("shared.embedder.cpu_flags", lambda cpuinfo=None, flags=flags: flags)
+        auto = SentenceTransformerEmbedder(EmbedSettings().models[0], EmbedSettings(precision="auto", device="cpu"))
+        assert np.allclose(np.linalg.norm(auto.encode(ABSTRACTS), axis=1), 1.0, atol=1e-5)
+        assert auto.precision == fallback
     asked = SentenceTransformerEmbedder(EmbedSettings().models[0], EmbedSettings(precision="int8"))
     with pytest.raises(PermanentError, match="no exporter for this architecture"):
         asked.encode(ABSTRACTS)
